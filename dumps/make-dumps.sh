@@ -1,0 +1,15 @@
+#!/bin/sh
+# make-dumps.sh [SCENARIO...] : make the dumps of the given scenarios
+# (default: every scenario under dumps/scenarios/).  Each is rebuilt only
+# when its inputs changed; see make-dump.sh and README.md.
+set -eu
+DUMPS_DIR="$(cd "$(dirname "$0")" && pwd)"
+if [ $# -eq 0 ]; then
+    set --
+    for d in "$DUMPS_DIR"/scenarios/*/; do
+        [ -f "$d/scenario.conf" ] && set -- "$@" "$(basename "$d")"
+    done
+fi
+for s in "$@"; do
+    "$DUMPS_DIR/make-dump.sh" "$s"
+done
