@@ -1,0 +1,13 @@
+// One constructor per command; each lives in its own cmd_*.cpp.
+#pragma once
+
+#include "command.h"
+
+namespace netdbg {
+
+Command netdbg_command();
+Command rtnlowner_command();
+Command lockowner_command();
+Command uninterruptible_command();
+
+}  // namespace netdbg
