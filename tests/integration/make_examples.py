@@ -1,0 +1,40 @@
+"""Regenerates common/examples/*.inc, the EXAMPLES of each help page, from
+a real run of crash on a scenario dump (run after changing a command's
+output; the build embeds the files)."""
+import json
+import sys
+from pathlib import Path
+
+from crashrun import REPO, run_crash
+
+EXAMPLES = {
+    "netdbg": ("rtnl-stuck", ["netdbg"]),
+    "rtnlowner": ("rtnl-stuck", ["rtnlowner", "rtnlowner -s"]),
+    "lockowner": ("rtnl-stuck", ["lockowner nd_chain_mutex", "lockowner jiffies"]),
+    "uninterruptible": ("rtnl-stuck", ["uninterruptible", "uninterruptible --group", "uninterruptible --for 12s"]),
+}
+
+
+def c_string(line):
+    return json.dumps(line)  # JSON string escapes are valid C escapes for this text
+
+
+def main(names):
+    for name in names or EXAMPLES:
+        scenario, commands = EXAMPLES[name]
+        parts, _ = run_crash(scenario, commands, modules=["nd_rtnl_stuck"])
+        lines = []
+        for i, c in enumerate(commands):
+            if i:
+                lines.append("")
+            lines.append(f"  Taken from the {scenario} dump (dumps/):")
+            lines.append("")
+            lines.append(f"    crash> {c}")
+            lines += ["    " + l if l else "" for l in parts[i].rstrip().splitlines()]
+        out = REPO / "common" / "examples" / f"{name}.inc"
+        out.write_text("".join(f"{c_string(l)},\n" for l in lines))
+        print(f"wrote {out} ({len(lines)} lines)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
