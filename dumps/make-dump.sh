@@ -20,7 +20,7 @@ OUT="$CACHE/dumps/$SCEN"
 # ---- stamp: hash of everything the dump depends on ----------------------
 stamp_inputs() {
     echo "kver=$KVER"
-    for f in common.sh make-dump.sh guest-init.sh qmp-dump.py fetch-kernel.sh; do
+    for f in common.sh make-dump.sh guest-init.sh guest-lib.sh qmp-dump.py fetch-kernel.sh; do
         echo "$f $(sha256sum < "$DUMPS_DIR/$f")"
     done
     (cd "$DUMPS_DIR" && find "scenarios/$SCEN" -type f | LC_ALL=C sort | while read -r f; do
@@ -44,7 +44,7 @@ T0=$(date +%s)
 # ---- build the scenario modules out of tree, in the cache ---------------
 BUILD="$CACHE/build/$SCEN"
 rm -rf "$BUILD"
-mkdir -p "$BUILD/modsrc" "$BUILD/root/lib/modules" "$BUILD/root/bin" "$BUILD/root/etc/netdbg"
+mkdir -p "$BUILD/modsrc" "$BUILD/root/lib/modules" "$BUILD/root/lib/netdbg" "$BUILD/root/bin" "$BUILD/root/etc/netdbg"
 [ -d "$KBUILD_DIR" ] || KBUILD_DIR="/lib/modules/$KVER/build"
 [ -d "$KBUILD_DIR" ] || die "no kernel headers for $KVER (linux-headers-$KVER)"
 for m in $SCENARIO_MODULES; do
@@ -69,6 +69,7 @@ cp /bin/busybox "$BUILD/root/bin/busybox"
 file_is_static=$(od -An -c -N 4 /bin/busybox | tr -d ' ')
 [ "$file_is_static" = '177ELF' ] || die "/bin/busybox is not an ELF binary"
 cp "$DUMPS_DIR/guest-init.sh" "$BUILD/root/init"
+cp "$DUMPS_DIR/guest-lib.sh" "$BUILD/root/lib/netdbg/lib.sh"
 cp "$SDIR/guest.sh" "$BUILD/root/scenario.sh"
 echo "$SCEN" > "$BUILD/root/etc/netdbg/scenario"
 chmod 755 "$BUILD/root/init" "$BUILD/root/bin/busybox"
