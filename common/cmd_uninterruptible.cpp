@@ -90,7 +90,7 @@ WaitGraph build_graph(Snapshot& s, bool include_idle) {
         Blocked b;
         b.task = &t;
         StackWords stack = read_stack(k, t);
-        b.wait_function = wait_function(k, scan_call_chain(k, t, stack));
+        b.wait_function = wait_function(k, call_chain(k, t, stack).frames);
         b.blocker = finder.find(t, stack);
         g.blocked.push_back(std::move(b));
     }

@@ -25,7 +25,7 @@ LockReport build_lock_report(const Snapshot& s, addr_t mutex, bool with_chain) {
         lw.task_addr = w;
         lw.task = s.index.find(w);
         if (lw.task) {
-            lw.wait_function = wait_function(k, scan_call_chain(k, *lw.task));
+            lw.wait_function = wait_function(k, call_chain(k, *lw.task).frames);
             std::uint64_t blocked = s.since_last_arrival(*lw.task);
             if (!r.held_at_least || blocked > *r.held_at_least) r.held_at_least = blocked;
         }
@@ -76,7 +76,7 @@ void render_call_chain(Kernel& k, const CallChain& c, const std::string& indent,
 
 json call_chain_json(Kernel& k, const CallChain& c) {
     json j;
-    j["source"] = c.scanned ? "stack scan" : "unwinder";
+    j["source"] = chain_source_name(c.source);
     j["frames"] = json::array();
     for (const StackFrame& f : c.frames)
         j["frames"].push_back({{"slot", f.slot ? json(hex(f.slot)) : json(nullptr)},
@@ -127,8 +127,8 @@ void render_lock_report(const Snapshot& s, const LockReport& r, Output& out) {
         t.render(out);
     }
     if (r.owner_chain) {
-        out.write(fmt::format("\n  OWNER CALL CHAIN ({}{}):\n", r.owner_chain->scanned ? "stack scan" : "unwinder",
-                              r.owner_chain->scanned && s.running_cpu(r.owner->addr) >= 0
+        out.write(fmt::format("\n  OWNER CALL CHAIN ({}{}):\n", chain_source_name(r.owner_chain->source),
+                              r.owner_chain->scanned() && s.running_cpu(r.owner->addr) >= 0
                                   ? ", from the last switch of a running task"
                                   : ""));
         render_call_chain(k, *r.owner_chain, "    ", out);

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "orc.h"
+
 namespace netdbg {
 
 KernelText::KernelText(Kernel& k) {
@@ -77,14 +79,47 @@ std::string wait_function(Kernel& k, const std::vector<StackFrame>& chain) {
     return "";
 }
 
-CallChain call_chain(Kernel& k, const Task& t) {
+const char* chain_source_name(ChainSource s) {
+    switch (s) {
+    case ChainSource::Orc: return "orc";
+    case ChainSource::Debugger: return "unwinder";
+    case ChainSource::Scan: return "stack scan";
+    }
+    return "?";
+}
+
+namespace {
+
+std::optional<CallChain> unwound_chain(Kernel& k, const Task& t) {
     CallChain c;
+    if (!t.on_cpu) {
+        if (auto frames = orc_call_chain(k, t)) {
+            c.source = ChainSource::Orc;
+            c.frames = std::move(*frames);
+            return c;
+        }
+    }
     if (auto pcs = k.target().call_chain(t.addr)) {
-        c.scanned = false;
+        c.source = ChainSource::Debugger;
         for (addr_t pc : *pcs) c.frames.push_back({0, pc});
         return c;
     }
+    return std::nullopt;
+}
+
+}  // namespace
+
+CallChain call_chain(Kernel& k, const Task& t) {
+    if (auto c = unwound_chain(k, t)) return std::move(*c);
+    CallChain c;
     c.frames = scan_call_chain(k, t);
+    return c;
+}
+
+CallChain call_chain(Kernel& k, const Task& t, const StackWords& stack) {
+    if (auto c = unwound_chain(k, t)) return std::move(*c);
+    CallChain c;
+    c.frames = scan_call_chain(k, t, stack);
     return c;
 }
 

@@ -42,12 +42,20 @@ std::vector<StackFrame> scan_call_chain(Kernel& k, const Task& t);
 // (kernel/sched/core.c:__get_wchan()), e.g. "rtnl_lock"; "" if none.
 std::string wait_function(Kernel& k, const std::vector<StackFrame>& chain);
 
-// The call chain as the front end's unwinder sees it when it can, else the
-// stack scan; `scanned` tells which.
+// The call chain of a task, from the best source available: for a task off
+// CPU the kernel's own ORC tables (the same answer under every front end),
+// else the debugger's unwinder (which knows a running task's registers),
+// else a stack scan.
+enum class ChainSource { Orc, Debugger, Scan };
+const char* chain_source_name(ChainSource s);  // "orc", "unwinder", "stack scan"
+
 struct CallChain {
     std::vector<StackFrame> frames;
-    bool scanned = true;
+    ChainSource source = ChainSource::Scan;
+    bool scanned() const { return source == ChainSource::Scan; }
 };
 CallChain call_chain(Kernel& k, const Task& t);
+// call_chain() for a task already known to be off CPU, reusing its stack.
+CallChain call_chain(Kernel& k, const Task& t, const StackWords& stack);
 
 }  // namespace netdbg
