@@ -12,7 +12,7 @@ set -eu
 SCEN=$1
 SDIR="$DUMPS_DIR/scenarios/$SCEN"
 [ -f "$SDIR/scenario.conf" ] && [ -f "$SDIR/guest.sh" ] || die "unknown scenario '$SCEN' (no $SDIR/scenario.conf, guest.sh)"
-STOCK_MODULES=""; SCENARIO_MODULES=""; QEMU_EXTRA_ARGS=""; READY_TIMEOUT=240
+STOCK_MODULES=""; SCENARIO_MODULES=""; QEMU_EXTRA_ARGS=""; QEMU_WRAPPER=""; READY_TIMEOUT=240
 . "$SDIR/scenario.conf"
 
 OUT="$CACHE/dumps/$SCEN"
@@ -91,7 +91,7 @@ trap 'exit 130' INT TERM
 
 log "$SCEN: booting guest (TCG, console: $CONSOLE)"
 # shellcheck disable=SC2086
-qemu-system-x86_64 -accel tcg -smp 4 -m 512M -nodefaults -no-reboot \
+$QEMU_WRAPPER qemu-system-x86_64 -accel tcg -smp 4 -m 512M -nodefaults -no-reboot \
     -kernel "$KDIR/vmlinuz" -initrd "$BUILD/initrd.gz" \
     -append "console=ttyS0 panic=-1 nokaslr rdinit=/init loglevel=7" \
     -device vmcoreinfo -display none -monitor none \
