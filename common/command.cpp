@@ -10,6 +10,7 @@ const std::vector<Command>& commands() {
         rtnlowner_command(),
         lockowner_command(),
         uninterruptible_command(),
+        napiq_command(),
     };
     return table;
 }

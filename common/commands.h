@@ -9,5 +9,6 @@ Command netdbg_command();
 Command rtnlowner_command();
 Command lockowner_command();
 Command uninterruptible_command();
+Command napiq_command();
 
 }  // namespace netdbg
