@@ -312,7 +312,9 @@ std::optional<std::vector<addr_t>> CrashTarget::call_chain(addr_t task) {
     if (!tc) return std::nullopt;  // crash's task table does not know it
 
     // back_trace() prints; take the return addresses from its
-    // "#N [sp] func at ADDR" lines.
+    // "#N [sp] func at ADDR" lines, and the interrupted IP of a kernel-mode
+    // exception frame ("[exception RIP: func+off]" then "RIP: ADDR ...",
+    // e.g. where an on-CPU task was when the dump was taken).
     std::unique_ptr<FILE, int (*)(FILE*)> out(std::tmpfile(), &std::fclose);
     if (!out) return std::nullopt;
     bool ok;
@@ -325,7 +327,19 @@ std::optional<std::vector<addr_t>> CrashTarget::call_chain(addr_t task) {
     FILE* f = out.get();
     std::rewind(f);
     char line[BUFSIZE];
+    bool exception_frame = false;
     while (std::fgets(line, sizeof line, f)) {
+        if (std::strstr(line, "[exception RIP: ")) {
+            exception_frame = true;
+            continue;
+        }
+        if (exception_frame) {
+            exception_frame = false;
+            unsigned long long ip = 0;
+            const char* rip = std::strstr(line, "RIP: ");
+            if (rip && std::sscanf(rip + 5, "%llx", &ip) == 1 && ip) chain.push_back(ip);
+            continue;
+        }
         const char* hash = std::strchr(line, '#');
         const char* at = std::strstr(line, " at ");
         if (!hash || !at || at < hash) continue;

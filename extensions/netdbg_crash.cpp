@@ -13,6 +13,7 @@
 #include "crash_target.h"
 #include "error.h"
 #include "kernel.h"
+#include "taskfix.h"
 
 #include "crash_defs.h"  // last: its macros must not reach C++ headers
 
@@ -56,6 +57,20 @@ struct Registration {
 
 Registration* registration = nullptr;
 
+// Commands that only make sense inside crash (not in netdbg::commands(),
+// which the gdb front end shares).
+const std::vector<Command>& crash_only_commands() {
+    static const std::vector<Command> table = {taskfix_command()};
+    return table;
+}
+
+const Command* find_any_command(const std::string& name) {
+    if (const Command* c = find_command(name)) return c;
+    for (const auto& c : crash_only_commands())
+        if (c.name == name) return &c;
+    return nullptr;
+}
+
 // One analysed kernel per crash session, made on first use. Plain pointers,
 // owned by netdbg_fini(): a static object's destructor would run from
 // __cxa_finalize in an order of its own and free them a second time.
@@ -76,7 +91,7 @@ void report(const std::string& message) { __error(INFO, const_cast<char*>("%s\n"
 
 void run(const std::string& name, const std::vector<std::string>& argv) {
     SignalScope signals;  // SIGINT/SIGPIPE held until the output is flushed
-    const Command* cmd = find_command(name);
+    const Command* cmd = find_any_command(name);
     if (!cmd) {
         report("unknown netdbg command: " + name);
         return;
@@ -132,10 +147,13 @@ __attribute__((constructor)) void netdbg_init(void) {
     using namespace netdbg::crashglue;
     try {
         auto* reg = new Registration;
-        const auto& cmds = netdbg::commands();
+        std::vector<const netdbg::Command*> cmds;
+        for (const auto& c : netdbg::commands()) cmds.push_back(&c);
+        for (const auto& c : crash_only_commands()) cmds.push_back(&c);
         reg->help.reserve(cmds.size());
         reg->table.reserve(cmds.size() + 1);
-        for (const auto& c : cmds) {
+        for (const netdbg::Command* cp : cmds) {
+            const netdbg::Command& c = *cp;
             std::vector<char*> help;
             help.push_back(reg->keep(c.name));
             help.push_back(reg->keep(c.summary));
@@ -156,6 +174,8 @@ __attribute__((constructor)) void netdbg_init(void) {
         reg->table.push_back(end);
         registration = reg;
         register_extension(registration->table.data());
+        // crash 8.0.2 on a kernel with a flexible pid.numbers[]: say so once.
+        if (auto notice = taskfix_notice()) std::fprintf(fp, "%s\n", notice->c_str());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "netdbg: cannot register commands: %s\n", e.what());
     }
