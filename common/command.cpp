@@ -11,6 +11,7 @@ const std::vector<Command>& commands() {
         lockowner_command(),
         uninterruptible_command(),
         napiq_command(),
+        workq_command(),
     };
     return table;
 }

@@ -10,5 +10,6 @@ Command rtnlowner_command();
 Command lockowner_command();
 Command uninterruptible_command();
 Command napiq_command();
+Command workq_command();
 
 }  // namespace netdbg
