@@ -58,8 +58,7 @@ PidLayout read_pid_layout() {
 }
 
 std::string size_note(const PidLayout& p) {
-    return fmt::format("struct pid {} + struct upid {}; pid.numbers[] is a flexible array", p.struct_pid,
-                       p.struct_upid);
+    return fmt::format("struct pid {} + struct upid {}: numbers[] is flexible", p.struct_pid, p.struct_upid);
 }
 
 // The kernel's nr_threads (every task but the idle tasks), read fresh.
@@ -282,7 +281,7 @@ std::string no_repair_reason(const PidLayout& p, ulong crash_tasks, std::size_t 
                            p.numbers_len == 1 ? "y" : "ies");
     if (!p.flexible()) return "the sizes of struct pid and struct upid are unknown";
     if (p.crash_pid >= p.wanted())
-        return fmt::format("SIZE(pid) is already {} ({})", p.crash_pid, size_note(p));
+        return fmt::format("SIZE(pid) is already {}", p.crash_pid);
     if (crash_tasks >= kernel_tasks) return "it holds every task (this crash reads pid.numbers[] itself)";
     return "";
 }
@@ -357,9 +356,8 @@ void render(const Report& r, Output& out) {
         else
             out.write("  TASK TABLE: no repair: " + r.table_reason + "\n");
         for (const auto& f : r.stacks)
-            out.write(fmt::format("  EXCEPTION STACK {} ({}): {} -> {} bytes  (cea_exception_stacks.{}_stack; bt of "
-                                  "on-CPU tasks failed on it)\n",
-                                  f.index, f.name, f.before, f.after, f.name));
+            out.write(fmt::format("  EXCEPTION STACK {} ({}): {} -> {}  (cea_exception_stacks.{}_stack)\n", f.index,
+                                  f.name, f.before, f.after, f.name));
     }
     if (r.action == Action::Repaired && r.context_after)
         out.write("  CONTEXT: " + context_line(*r.context_after) + "\n");

@@ -12,6 +12,8 @@ EXAMPLES = {
     "rtnlowner": ("rtnl-stuck", ["rtnlowner", "rtnlowner -s"]),
     "lockowner": ("rtnl-stuck", ["lockowner nd_chain_mutex", "lockowner jiffies"]),
     "uninterruptible": ("rtnl-stuck", ["uninterruptible", "uninterruptible --group", "uninterruptible --for 12s"]),
+    "napiq": ("napi", ["napiq", "napiq ndnapi0 -c"]),
+    "taskfix": ("rtnl-stuck", ["taskfix -n", "taskfix", "taskfix"]),
 }
 
 
