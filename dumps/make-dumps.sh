@@ -7,7 +7,8 @@ DUMPS_DIR="$(cd "$(dirname "$0")" && pwd)"
 if [ $# -eq 0 ]; then
     set --
     for d in "$DUMPS_DIR"/scenarios/*/; do
-        [ -f "$d/scenario.conf" ] && set -- "$@" "$(basename "$d")"
+        # ON_DEMAND=1 scenarios (scale: slow, for make bench) only when named
+        [ -f "$d/scenario.conf" ] && ! grep -q '^ON_DEMAND=1' "$d/scenario.conf" && set -- "$@" "$(basename "$d")"
     done
 fi
 for s in "$@"; do
