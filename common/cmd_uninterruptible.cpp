@@ -11,6 +11,7 @@
 #include "options.h"
 #include "snapshot.h"
 #include "table.h"
+#include "waitfor_graph.h"
 
 namespace netdbg {
 
@@ -195,11 +196,73 @@ void render_groups(const Snapshot& s, const WaitGraph& g, Output& out) {
     }
 }
 
+// The wait-for graph of the shown tasks, completed along each chain: a task
+// waits for a lock, the lock is held by its owner, and so on; the members
+// of a DEADLOCK and their edges are marked in_cycle.
+WaitForGraph waitfor_graph(const Snapshot& s, const WaitGraph& g, std::size_t shown) {
+    WaitForGraph out;
+    out.title = fmt::format("uninterruptible --graph: {} of {} tasks in D state, {} shown; {} deadlock{}; now {}",
+                            g.blocked.size(), s.walk.tasks.size(), shown, g.cycles.size(),
+                            g.cycles.size() == 1 ? "" : "s", format_timestamp(s.now));
+    std::set<std::size_t> in_cycle;
+    for (const auto& c : g.cycles) in_cycle.insert(c.begin(), c.end());
+    std::map<std::string, std::size_t> node_at, held_by_at;  // id -> index in nodes / edges
+    auto add_node = [&](WaitForNode n) -> WaitForNode& {
+        auto [it, fresh] = node_at.try_emplace(n.id, out.nodes.size());
+        if (fresh) out.nodes.push_back(std::move(n));
+        else out.nodes[it->second].in_cycle |= n.in_cycle;
+        return out.nodes[it->second];
+    };
+    auto task_node = [&](addr_t task, bool cyc) -> std::string {
+        WaitForNode n{fmt::format("task_{:016x}", task), WaitForNode::Kind::Task, "", false, cyc};
+        const Task* t = s.index.find(task);
+        if (const Blocked* b = g.of(task)) {
+            n.blocked = true;
+            n.label = fmt::format("{}\npid {}  {:016x}\n{} {} for {}", t->comm, t->pid, task, s.state(*t),
+                                  b->wait_function.empty() ? "-" : b->wait_function,
+                                  format_duration(s.since_last_arrival(*t)));
+        } else if (t) {
+            n.label = fmt::format("{}\npid {}  {:016x}\n{}", t->comm, t->pid, task, task_activity(s, *t, ""));
+        } else {
+            n.label = fmt::format("{:016x}\n(not in task list)", task);
+        }
+        std::string id = n.id;
+        add_node(std::move(n));
+        return id;
+    };
+    // Shown tasks and, transitively, the blocked owners their chains lead to.
+    std::vector<std::size_t> work;
+    std::set<std::size_t> seen;
+    for (std::size_t i = 0; i < g.blocked.size(); ++i)
+        if (g.blocked[i].shown && g.blocked[i].blocker) work.push_back(i);
+    while (!work.empty()) {
+        std::size_t i = work.back();
+        work.pop_back();
+        if (!seen.insert(i).second) continue;
+        const Blocked& b = g.blocked[i];
+        const Blocker& bl = *b.blocker;
+        bool cyc = in_cycle.count(i) > 0;
+        std::string from = task_node(b.task->addr, cyc);
+        std::string lock = fmt::format("mutex_{:016x}", bl.mutex);
+        add_node({lock, WaitForNode::Kind::Lock, fmt::format("{}\n{:016x}", lock_label(bl), bl.mutex), false, cyc});
+        out.edges.push_back({from, lock, WaitForEdge::Kind::WaitsFor, cyc});
+        if (!bl.owner) continue;
+        std::string to = task_node(bl.owner, cyc);
+        auto [it, fresh] = held_by_at.try_emplace(lock, out.edges.size());
+        if (fresh) out.edges.push_back({lock, to, WaitForEdge::Kind::HeldBy, cyc});
+        else out.edges[it->second].in_cycle |= cyc;
+        if (auto o = g.by_task.find(bl.owner); o != g.by_task.end() && g.blocked[o->second].blocker)
+            work.push_back(o->second);
+    }
+    return out;
+}
+
 int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
     Options o("uninterruptible");
     o.add()("since", "last switch at or after T (seconds)", cxxopts::value<std::string>())(
         "for", "blocked at least D (10s, 500ms)", cxxopts::value<std::string>())("all", "include TASK_IDLE")(
-        "group", "group by blocker, show chains and deadlocks")("json", "JSON output");
+        "group", "group by blocker, show chains and deadlocks")("graph", "Graphviz DOT wait-for graph")(
+        "json", "JSON output");
     o.parse(args);
     if (!o.positional().empty()) throw Error("uninterruptible: unexpected argument '" + o.positional()[0] + "'");
     std::optional<std::uint64_t> since, min_blocked;
@@ -213,6 +276,12 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
         b.shown = (!since || b.task->last_arrival >= *since) &&
                   (!min_blocked || s.since_last_arrival(*b.task) >= *min_blocked);
         shown += b.shown;
+    }
+
+    if (o.has("graph")) {
+        if (o.has("json") || o.has("group")) throw Error("uninterruptible: --graph excludes --json and --group");
+        out.write(render_waitfor_dot(waitfor_graph(s, g, shown)));
+        return g.cycles.empty() ? 0 : 1;
     }
 
     if (o.has("json")) {
@@ -278,7 +347,7 @@ Command uninterruptible_command() {
     return {
         "uninterruptible",
         "D-state tasks, what they wait for, chains and deadlocks",
-        "[--since T] [--for D] [--all] [--group] [--json]",
+        "[--since T] [--for D] [--all] [--group | --graph] [--json]",
         {
             "  Lists the tasks in uninterruptible sleep (D state, as /proc reports it;",
             "  TASK_IDLE kworkers are left out unless --all), oldest first, with the",
@@ -294,6 +363,12 @@ Command uninterruptible_command() {
             "  --group    group the tasks by the mutex they wait for, follow chains (A",
             "             waits for a mutex held by B, which waits for one held by C)",
             "             and report cycles as DEADLOCKS.",
+            "  --graph    print the wait-for graph in Graphviz DOT: the shown tasks",
+            "             and every lock and owner their chains lead to, as nodes;",
+            "             \"waits for\" edges from a task to its mutex, dashed \"held by\"",
+            "             edges from a mutex to its owner; DEADLOCK cycles in red.",
+            "             Draw it with: uninterruptible --graph > wf.dot, then",
+            "             dot -Tsvg wf.dot > wf.svg. Exit status 1 on a deadlock.",
             "  --json     print one JSON document.",
             "",
             "EXAMPLES",
