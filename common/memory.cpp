@@ -12,10 +12,14 @@ const Memory::Page* Memory::page(addr_t page_addr) {
     if (page_addr == last_addr_) return last_page_;
     auto it = pages_.find(page_addr);
     if (it == pages_.end()) {
-        if (pages_.size() >= max_pages_) {
-            pages_.clear();  // bounded memory; a simple reset keeps lookups O(1)
+        if (pages_.size() >= max_pages_) evict_all();  // bounded memory; a reset keeps lookups O(1)
+        std::unique_ptr<Page> p;
+        if (!spare_.empty()) {
+            p = std::move(spare_.back());
+            spare_.pop_back();
+        } else {
+            p.reset(new Page);  // default-initialised: the read fills the bytes
         }
-        auto p = std::make_unique<Page>();
         ++target_reads_;
         p->readable = target_.read(page_addr, p->bytes.data(), kPageSize);
         it = pages_.emplace(page_addr, std::move(p)).first;
@@ -54,11 +58,15 @@ std::optional<std::string> Memory::read_cstring(addr_t addr, std::size_t max) {
     return s;
 }
 
-void Memory::drop() {
+void Memory::evict_all() {
+    spare_.reserve(spare_.size() + pages_.size());
+    for (auto& entry : pages_) spare_.push_back(std::move(entry.second));
     pages_.clear();
     last_addr_ = 1;
     last_page_ = nullptr;
 }
+
+void Memory::drop() { evict_all(); }
 
 std::optional<Object> Object::read(Memory& mem, addr_t addr, std::size_t end, std::size_t begin) {
     std::vector<std::uint8_t> bytes(end - begin);

@@ -20,7 +20,9 @@ class Memory {
 public:
     static constexpr std::size_t kPageSize = 4096;
 
-    explicit Memory(Target& target, std::size_t max_pages = 16384);
+    // At most max_pages pages (4 KiB each) are cached: 32 MiB, so a walk of a
+    // list of millions of entries grows the debugger's RSS by that at most.
+    explicit Memory(Target& target, std::size_t max_pages = 8192);
 
     // All-or-nothing read through the cache.
     bool read(addr_t addr, void* buf, std::size_t len);
@@ -53,6 +55,10 @@ private:
     Target& target_;
     std::size_t max_pages_;
     std::unordered_map<addr_t, std::unique_ptr<Page>> pages_;
+    // Pages of the last reset, reused: a long walk recycles the same
+    // max_pages buffers instead of freeing and faulting in new memory.
+    std::vector<std::unique_ptr<Page>> spare_;
+    void evict_all();
     addr_t last_addr_ = 1;  // not page aligned: matches nothing
     const Page* last_page_ = nullptr;
     std::uint64_t target_reads_ = 0;

@@ -84,6 +84,22 @@ TEST(Memory, BoundedCacheStillReadsCorrectly) {
     EXPECT_EQ(two[1], 103u);
 }
 
+TEST(Memory, RecycledPagesCarryNothingOver) {
+    // One page of cache: each new page reuses the buffer of the last one.
+    FakeTarget t;
+    t.map(kBase, 4096);
+    t.poke_as<std::uint64_t>(kBase, 0x1111);
+    t.map(kBase + 2 * 4096, 4096);
+    Memory mem(t, 1);
+    EXPECT_EQ(mem.read_u64(kBase), 0x1111u);
+    EXPECT_FALSE(mem.read_u64(kBase + 4096).has_value());  // unmapped, in A's old buffer
+    EXPECT_EQ(mem.read_u64(kBase + 2 * 4096), 0u);          // readable again, its own bytes
+    EXPECT_EQ(mem.read_u64(kBase), 0x1111u);
+    EXPECT_EQ(mem.target_reads(), 4u);
+    mem.drop();
+    EXPECT_FALSE(mem.read_u64(kBase + 4096).has_value());
+}
+
 TEST(Memory, ReadCString) {
     FakeTarget t;
     t.map(kBase, 4096);
