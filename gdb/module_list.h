@@ -1,0 +1,40 @@
+// The kernel's loaded modules (the `modules` list of struct module) with
+// the section addresses sysfs shows in /sys/module/NAME/sections: what
+// add-symbol-file needs to place a module's .ko where it was loaded.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel.h"
+
+namespace netdbg::gdbglue {
+
+struct ModuleLayout {
+    explicit ModuleLayout(Kernel& k);
+    StructLayout s;
+    MemberInfo list, name;
+    std::size_t text_base = 0;  // offset of the text base pointer in struct module
+    // mod->sect_attrs (CONFIG_SYSFS): struct module_sect_attrs
+    std::optional<MemberInfo> sect_attrs;
+    std::size_t nsections = 0, attrs = 0, attr_size = 0, attr_address = 0, attr_name = 0;
+};
+
+struct ModuleSection {
+    std::string name;  // ".text", ".data", ".bss", ...
+    addr_t addr = 0;
+};
+
+struct KernelModule {
+    addr_t addr = 0;   // struct module
+    std::string name;  // mod->name, '_' spelling
+    addr_t text = 0;   // where its .text was loaded
+    std::vector<ModuleSection> sections;  // empty without sect_attrs
+};
+
+// The modules in list order (newest first, as lsmod prints them); broken
+// links end the walk with a line in *problems.
+std::vector<KernelModule> for_each_module(Kernel& k, std::vector<std::string>* problems, std::size_t max = 4096);
+
+}  // namespace netdbg::gdbglue
