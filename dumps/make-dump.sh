@@ -15,11 +15,14 @@ SDIR="$DUMPS_DIR/scenarios/$SCEN"
 STOCK_MODULES=""; SCENARIO_MODULES=""; QEMU_EXTRA_ARGS=""; QEMU_WRAPPER=""; READY_TIMEOUT=240
 . "$SDIR/scenario.conf"
 
-OUT="$CACHE/dumps/$SCEN"
+# NETDBG_KASLR=1: boot with KASLR (default: nokaslr); dump into SCENARIO-kaslr.
+KASLR_ARG=nokaslr; VARIANT=$SCEN
+[ "${NETDBG_KASLR:-0}" = 1 ] && KASLR_ARG=kaslr && VARIANT=$SCEN-kaslr
+OUT="$CACHE/dumps/$VARIANT"
 
 # ---- stamp: hash of everything the dump depends on ----------------------
 stamp_inputs() {
-    echo "kver=$KVER"
+    echo "kver=$KVER $KASLR_ARG"
     for f in common.sh make-dump.sh guest-init.sh guest-lib.sh qmp-dump.py fetch-kernel.sh; do
         echo "$f $(sha256sum < "$DUMPS_DIR/$f")"
     done
@@ -42,7 +45,7 @@ T0=$(date +%s)
 "$DUMPS_DIR/fetch-kernel.sh"
 
 # ---- build the scenario modules out of tree, in the cache ---------------
-BUILD="$CACHE/build/$SCEN"
+BUILD="$CACHE/build/$VARIANT"
 rm -rf "$BUILD"
 mkdir -p "$BUILD/modsrc" "$BUILD/root/lib/modules" "$BUILD/root/lib/netdbg" "$BUILD/root/bin" "$BUILD/root/etc/netdbg"
 [ -d "$KBUILD_DIR" ] || KBUILD_DIR="/lib/modules/$KVER/build"
@@ -76,7 +79,7 @@ chmod 755 "$BUILD/root/init" "$BUILD/root/bin/busybox"
 (cd "$BUILD/root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 > "$BUILD/initrd.gz"
 
 # ---- boot, wait for READY, dump -----------------------------------------
-TMPOUT="$CACHE/dumps/.$SCEN.tmp"
+TMPOUT="$CACHE/dumps/.$VARIANT.tmp"
 rm -rf "$TMPOUT"
 mkdir -p "$TMPOUT/modules"
 RUN=$(mktemp -d /tmp/netdbg-qemu.XXXXXX)   # short path for the QMP socket
@@ -93,7 +96,7 @@ log "$SCEN: booting guest (TCG, console: $CONSOLE)"
 # shellcheck disable=SC2086
 $QEMU_WRAPPER qemu-system-x86_64 -accel tcg -smp 4 -m 512M -nodefaults -no-reboot \
     -kernel "$KDIR/vmlinuz" -initrd "$BUILD/initrd.gz" \
-    -append "console=ttyS0 panic=-1 nokaslr rdinit=/init loglevel=7" \
+    -append "console=ttyS0 panic=-1 $KASLR_ARG rdinit=/init loglevel=7" \
     -device vmcoreinfo -display none -monitor none \
     -serial "file:$CONSOLE" -qmp "unix:$RUN/qmp.sock,server=on,wait=off" \
     $QEMU_EXTRA_ARGS </dev/null >"$RUN/qemu.out" 2>&1 &
@@ -150,7 +153,7 @@ m["files"] = {
     "console": "console.log",
     "modules": {f[:-3]: "modules/" + f for f in sorted(os.listdir(os.path.join(d, "modules")))},
 }
-m["kernel"] = {"version": kver, "kaslr": False}
+m["kernel"] = {"version": kver, "kaslr": os.environ.get("NETDBG_KASLR") == "1"}
 with open(out, "w") as f:
     json.dump(m, f, indent=2)
     f.write("\n")
