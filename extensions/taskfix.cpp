@@ -326,7 +326,12 @@ Report taskfix(Kernel& k, bool dry_run) {
         // The stacks first: nothing there can fail half-way.
         for (const auto& f : r.stacks) apply_stack_fix(f);
         if (r.table_fixed()) {
-            rebuild_task_table(r.pid.wanted(), r.context_before ? r.context_before->task : 0);
+            try {
+                rebuild_task_table(r.pid.wanted(), r.context_before ? r.context_before->task : 0);
+            } catch (const Error& e) {
+                if (r.stacks.empty()) throw;
+                throw Error(std::string(e.what()) + " (the exception stack sizes are corrected)");
+            }
             r.pid_size_after = size_table.pid;
             r.after = tt->running_tasks;
             r.context_after = current_context();
