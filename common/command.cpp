@@ -10,6 +10,8 @@ const std::vector<Command>& commands() {
         rtnlowner_command(),
         lockowner_command(),
         uninterruptible_command(),
+        listcheck_command(),
+        aclist_command(),
         napiq_command(),
         workq_command(),
     };

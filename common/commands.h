@@ -9,6 +9,8 @@ Command netdbg_command();
 Command rtnlowner_command();
 Command lockowner_command();
 Command uninterruptible_command();
+Command listcheck_command();
+Command aclist_command();
 Command napiq_command();
 Command workq_command();
 

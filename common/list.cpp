@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "list_check.h"
+
 namespace netdbg {
 
 const char* list_fault_name(ListFault f) {
@@ -12,158 +14,122 @@ const char* list_fault_name(ListFault f) {
         case ListFault::Poison: return "list poison";
         case ListFault::Null: return "null next";
         case ListFault::Truncated: return "truncated";
+        case ListFault::Poisoned: return "poisoned";
+        case ListFault::WrongBackptr: return "wrong back-pointer";
     }
     return "?";
 }
 
-std::string ListFinding::describe() const {
-    switch (fault) {
-        case ListFault::Loop:
-            return fmt::format("loop: entry {} ({:016x}) re-enters at {:016x} (entry {}), cycle of {} entries",
-                               index, node, cycle_entry, cycle_entry_index, cycle_length);
-        case ListFault::BadPrev:
-            return fmt::format("bad prev: entry {} at {:016x}: prev is {:016x}, expected {:016x}", index, node,
-                               actual, expected);
-        case ListFault::Unreadable:
-            return fmt::format("unreadable: entry {} at {:016x}", index, node);
-        case ListFault::Poison:
-            return fmt::format("list poison: entry {} at {:016x} holds {:016x} (deleted entry still linked)",
-                               index, node, actual);
-        case ListFault::Null:
-            return fmt::format("null next: entry {} at {:016x}", index, node);
-        case ListFault::Truncated:
-            return fmt::format("truncated: stopped after {} entries (--max)", index);
+const char* list_fault_key(ListFault f) {
+    switch (f) {
+        case ListFault::Loop: return "loop";
+        case ListFault::BadPrev: return "bad_prev";
+        case ListFault::Unreadable: return "unreadable";
+        case ListFault::Poison: return "list_poison";
+        case ListFault::Null: return "null";
+        case ListFault::Truncated: return "truncated";
+        case ListFault::Poisoned: return "poisoned";
+        case ListFault::WrongBackptr: return "wrong_backptr";
     }
     return "?";
-}
-
-bool is_list_poison(addr_t value) {
-    // POISON_POINTER_DELTA is CONFIG_ILLEGAL_POINTER_VALUE on 64-bit
-    // (0xdead000000000000 on x86_64), 0 elsewhere.
-    addr_t low = value & 0xffffffffULL;
-    addr_t high = value >> 32;
-    return (low == 0x100 || low == 0x122) && (high == 0 || high == 0xdead0000ULL);
 }
 
 namespace {
-
-struct Links {
-    addr_t next = 0, prev = 0;
-};
-
-bool read_links(Memory& mem, addr_t node, Links& l) {
-    addr_t buf[2];
-    if (!mem.read(node, buf, sizeof buf)) return false;
-    l.next = buf[0];
-    l.prev = buf[1];
-    return true;
+std::string at(std::size_t index, addr_t node, addr_t entry) {
+    std::string s = fmt::format("entry {} at {:016x}", index, entry ? entry : node);
+    if (entry && entry != node) s += fmt::format(" (node {:016x})", node);
+    return s;
 }
-
-// After Brent found a cycle of length lambda not containing the head,
-// locate the first node of the cycle (mu steps from the head).
-void locate_cycle(Memory& mem, addr_t head, std::size_t lambda, ListFinding& f) {
-    addr_t a = head, b = head;
-    Links l;
-    for (std::size_t i = 0; i < lambda; ++i) {
-        if (!read_links(mem, b, l)) return;
-        b = l.next;
-    }
-    std::size_t mu = 0;
-    while (a != b) {
-        if (!read_links(mem, a, l)) return;
-        a = l.next;
-        if (!read_links(mem, b, l)) return;
-        b = l.next;
-        ++mu;
-    }
-    // Entry indexes count from 0 at the first node after the head.
-    f.cycle_entry = a;
-    f.cycle_entry_index = mu - 1;
-    f.index = mu - 1 + lambda;
-    // The node whose next points back into the cycle is the last one of it.
-    addr_t last = a;
-    for (std::size_t i = 0; i + 1 < lambda; ++i) {
-        if (!read_links(mem, last, l)) return;
-        last = l.next;
-    }
-    f.node = last;
-    f.actual = a;
-}
-
 }  // namespace
 
-ListWalk walk_list(Kernel& k, addr_t head, std::size_t max, const std::function<bool(addr_t)>& visit) {
-    Memory& mem = k.mem();
-    ListWalk w;
-    Links cur_links;
-    if (!read_links(mem, head, cur_links)) {
-        w.findings.push_back({ListFault::Unreadable, 0, head, 0, 0});
-        return w;
+std::string ListFinding::describe() const {
+    switch (fault) {
+        case ListFault::Loop: {
+            std::string where = cycle_entry_index == kHeadIndex
+                                    ? fmt::format("the head {:016x}", cycle_entry)
+                                    : fmt::format("{:016x} (entry {})", cycle_entry, cycle_entry_index);
+            return fmt::format("loop: entry {} ({:016x}) re-enters at {} after {} entries, cycle of {} entries", index,
+                               entry ? entry : node, where, index + 1, cycle_length);
+        }
+        case ListFault::BadPrev:
+            return fmt::format("bad prev: {}: prev is {:016x}, expected {:016x}", at(index, node, entry), actual,
+                               expected);
+        case ListFault::Unreadable:
+            return fmt::format("unreadable: entry {} at {:016x}", index, node);
+        case ListFault::Poison:
+            return fmt::format("list poison: {} holds {:016x} (deleted entry still linked)", at(index, node, entry),
+                               actual);
+        case ListFault::Null:
+            return fmt::format("null next: {}", at(index, node, entry));
+        case ListFault::Truncated:
+            return fmt::format("truncated: stopped after {} entries (--max)", index);
+        case ListFault::Poisoned:
+            return fmt::format("poisoned: {}: {} bytes of {:#04x} at +{:#x}", at(index, node, entry), length, byte,
+                               offset);
+        case ListFault::WrongBackptr:
+            return fmt::format("wrong back-pointer: {}: {} is {:016x}, expected {:016x}", at(index, node, entry),
+                               what.empty() ? fmt::format("+{:#x}", offset) : what, actual, expected);
     }
-    // Brent: `tortoise` jumps to the hare at every power of two.
-    addr_t tortoise = head;
-    std::size_t power = 1, lambda = 0;
-    addr_t cur = head;
-    std::size_t index = 0;
-    while (true) {
-        addr_t next = cur_links.next;
-        if (next == head) {
-            w.complete = true;
-            // The head's prev must point back at the last entry.
-            Links hl;
-            if (read_links(mem, head, hl) && hl.prev != cur)
-                w.findings.push_back({ListFault::BadPrev, index, head, cur, hl.prev});
-            w.complete = w.findings.empty();
-            return w;
-        }
-        // The finding names the entry holding the bad next: cur.
-        std::size_t cur_index = index ? index - 1 : 0;
-        if (next == 0) {
-            w.findings.push_back({ListFault::Null, cur_index, cur, 0, 0});
-            return w;
-        }
-        if (is_list_poison(next)) {
-            w.findings.push_back({ListFault::Poison, cur_index, cur, 0, next});
-            return w;
-        }
-        if (index >= max) {
-            w.findings.push_back({ListFault::Truncated, index, cur, 0, 0});
-            return w;
-        }
-        Links next_links;
-        if (!read_links(mem, next, next_links)) {
-            w.findings.push_back({ListFault::Unreadable, index, next, 0, 0});
-            return w;
-        }
-        if (next_links.prev != cur) {
-            ListFinding f{ListFault::BadPrev, index, next, cur, next_links.prev};
-            if (is_list_poison(next_links.prev)) f.fault = ListFault::Poison;
-            w.findings.push_back(f);
-        }
-        ++w.count;
-        if (!visit(next)) return w;
-        cur = next;
-        cur_links = next_links;
-        ++index;
-        if ((index & 0xfff) == 0) k.check_interrupt();
-
-        ++lambda;
-        if (cur == tortoise) {
-            ListFinding f{ListFault::Loop, index, cur, head, cur};
-            f.cycle_length = lambda;
-            locate_cycle(mem, head, lambda, f);
-            // Entries past the first repeat were seen twice: keep one copy.
-            std::erase_if(w.findings, [&](const ListFinding& g) { return g.index >= f.index; });
-            w.count = f.index;
-            w.findings.push_back(f);
-            return w;
-        }
-        if (lambda == power) {
-            tortoise = cur;
-            power *= 2;
-            lambda = 0;
-        }
-    }
+    return "?";
 }
+
+ListWalk walk_list(Kernel& k, addr_t head, std::size_t max, const std::function<bool(addr_t)>& visit) {
+    ListShape shape;
+    shape.kind = ListKind::ListHead;
+    shape.max = max;
+    return check_list(k, shape, head, head, [&](const ListEntryView& e) { return visit(e.node); });
+}
+
+// ---------------------------------------------------------------- poison
+
+std::optional<addr_t> poison_delta_in_code(const std::uint8_t* code, std::size_t len) {
+    // movabs $imm64, %reg: REX.W (0x48) or REX.WB (0x49), then 0xb8 + reg.
+    std::vector<std::uint64_t> imms;
+    for (std::size_t i = 0; i + 10 <= len; ++i) {
+        if ((code[i] == 0x48 || code[i] == 0x49) && (code[i + 1] & 0xf8) == 0xb8) {
+            std::uint64_t v;
+            std::memcpy(&v, code + i + 2, sizeof v);
+            imms.push_back(v);
+        }
+    }
+    for (std::uint64_t a : imms) {
+        if ((a & 0xfff) != 0x100) continue;
+        for (std::uint64_t b : imms)
+            if (b == a + 0x22) return a - 0x100;
+    }
+    return std::nullopt;
+}
+
+ListPoison::ListPoison(Kernel& k) {
+    // CONFIG_DEBUG_LIST's checker compares with LIST_POISON1 then LIST_POISON2
+    // (renamed in 6.6); klist_release() and unregister_netdevice_many*()
+    // list_del() with the values inlined on kernels without it.
+    static const char* const candidates[] = {"__list_del_entry_valid_or_report", "__list_del_entry_valid",
+                                             "klist_release", "unregister_netdevice_many_notify",
+                                             "unregister_netdevice_many"};
+    std::vector<std::uint8_t> code(1024);
+    for (const char* fn : candidates) {
+        auto a = k.try_symbol(fn);
+        if (!a) continue;
+        // Read as much of the function as is readable, page by page.
+        std::size_t got = 0;
+        while (got < code.size()) {
+            std::size_t n = std::min<std::size_t>(code.size() - got, Memory::kPageSize - ((*a + got) & 0xfff));
+            if (!k.mem().read(*a + got, code.data() + got, n)) break;
+            got += n;
+        }
+        if (auto d = poison_delta_in_code(code.data(), got)) {
+            delta = *d;
+            poison1 = 0x100 + delta;
+            poison2 = 0x122 + delta;
+            source = fn;
+            derived = true;
+            return;
+        }
+    }
+    source = "not found in the kernel text (no __list_del_entry_valid): POISON_POINTER_DELTA assumed 0";
+}
+
+bool is_list_poison(Kernel& k, addr_t value) { return k.get<ListPoison>().is(value); }
 
 }  // namespace netdbg

@@ -12,8 +12,12 @@ EXAMPLES = {
     "rtnlowner": ("rtnl-stuck", ["rtnlowner", "rtnlowner -s"]),
     "lockowner": ("rtnl-stuck", ["lockowner nd_chain_mutex", "lockowner jiffies"]),
     "uninterruptible": ("rtnl-stuck", ["uninterruptible", "uninterruptible --group", "uninterruptible --for 12s"]),
+    "listcheck": ("backptr", ["listcheck nd_instances.table --array 32 -o nd_entry.link --backptr inst --poison 0xEC --count",
+                              "listcheck nd_hash --hlist --array 64 -o nd_hnode.node --count"], ["nd_backptr"]),
+    "aclist": ("anycast-loop", ["aclist", "aclist dummy0 --mc"], ["nd_ac_loop"]),
     "napiq": ("napi", ["napiq", "napiq ndnapi0 -c"]),
     "taskfix": ("rtnl-stuck", ["taskfix -n", "taskfix", "taskfix"]),
+    "workq": ("reset-after-remove", ["workq --busy", "workq --func nd_rr_reset_work_fn"]),
 }
 
 
@@ -23,8 +27,8 @@ def c_string(line):
 
 def main(names):
     for name in names or EXAMPLES:
-        scenario, commands = EXAMPLES[name]
-        parts, _ = run_crash(scenario, commands, modules=["nd_rtnl_stuck"])
+        scenario, commands, *mods = EXAMPLES[name]
+        parts, _ = run_crash(scenario, commands, modules=mods[0] if mods else ["nd_rtnl_stuck"])
         lines = []
         for i, c in enumerate(commands):
             if i:

@@ -117,6 +117,24 @@ void add_legacy_layout(FakeTarget& t) {
     t.add_member("signal_struct", "nr_threads", 0x4, 4);
 }
 
+void add_list_poison_text(FakeTarget& t, addr_t delta) {
+    // mov (%rdi),%rdx; mov 0x8(%rdi),%rcx; movabs $P1,%rax; cmp %rax,%rdx;
+    // movabs $P2,%rax; cmp %rax,%rcx; ret
+    std::vector<std::uint8_t> code = {0x48, 0x8b, 0x17, 0x48, 0x8b, 0x4f, 0x08};
+    auto movabs = [&](std::uint64_t v) {
+        code.push_back(0x48);
+        code.push_back(0xb8);
+        for (int i = 0; i < 8; ++i) code.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    };
+    movabs(0x100 + delta);
+    code.insert(code.end(), {0x48, 0x39, 0xc2});
+    movabs(0x122 + delta);
+    code.insert(code.end(), {0x48, 0x39, 0xc1, 0xc3});
+    t.map(kListDelEntryValid, 0x100);
+    t.poke(kListDelEntryValid, code.data(), code.size());
+    t.add_symbol("__list_del_entry_valid", kListDelEntryValid);
+}
+
 // ------------------------------------------------------------ FakeKernel
 
 namespace {
@@ -147,6 +165,7 @@ FakeKernel::FakeKernel(int cpus, Layout l) : layout(l) {
     target.add_symbol("__sched_text_end", kSchedTextEnd);
     target.add_symbol("__lock_text_start", kLockTextStart);
     target.add_symbol("__lock_text_end", kLockTextEnd);
+    add_list_poison_text(target);
 
     // fs/proc/array.c:task_state_array
     target.map(kTaskStateArray, 0x2000);

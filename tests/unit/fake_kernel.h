@@ -55,6 +55,12 @@ void add_linux61_layout(FakeTarget& t);
 // thread_node / signal_struct.thread_head), set_child_tid (no worker_private).
 void add_legacy_layout(FakeTarget& t);
 
+// __list_del_entry_valid() as x86_64 compiles it (lib/list_debug.c): it
+// compares with LIST_POISON1/2 = 0x100/0x122 + delta, movabs immediates in
+// its code, where netdbg reads POISON_POINTER_DELTA.
+constexpr addr_t kListDelEntryValid = 0xffffffff81fff000ULL;
+void add_list_poison_text(FakeTarget& t, addr_t delta = 0xdead000000000000ULL);
+
 struct TaskSpec {
     int pid = 0;
     std::string comm;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "error.h"
+#include "fake_kernel.h"
 #include "fake_target.h"
 #include "kernel.h"
 #include "list.h"
@@ -18,6 +19,7 @@ struct ListTest : ::testing::Test {
     FakeTarget t;
     ImageBuilder img{t};
     addr_t head = img.alloc(16, 16);
+    ListTest() { netdbg::test::add_list_poison_text(t); }
 
     ListWalk walk(std::size_t max = 1000000, std::vector<addr_t>* seen = nullptr) {
         Kernel k(t);
@@ -219,14 +221,14 @@ TEST_F(ListTest, Poison2InPrev) {
     EXPECT_EQ(find(w, ListFault::BadPrev), nullptr);
 }
 
-TEST(ListPoison, Values) {
-    EXPECT_TRUE(is_list_poison(0xdead000000000100ULL));
-    EXPECT_TRUE(is_list_poison(0xdead000000000122ULL));
-    EXPECT_TRUE(is_list_poison(0x100));
-    EXPECT_TRUE(is_list_poison(0x122));
-    EXPECT_FALSE(is_list_poison(0xdead000000000108ULL));
-    EXPECT_FALSE(is_list_poison(0xffff888000000100ULL));
-    EXPECT_FALSE(is_list_poison(0));
+TEST_F(ListTest, PoisonValuesComeFromTheKernelCode) {
+    Kernel k(t);
+    EXPECT_TRUE(is_list_poison(k, 0xdead000000000100ULL));
+    EXPECT_TRUE(is_list_poison(k, 0xdead000000000122ULL));
+    EXPECT_FALSE(is_list_poison(k, 0x100));
+    EXPECT_FALSE(is_list_poison(k, 0xdead000000000108ULL));
+    EXPECT_FALSE(is_list_poison(k, 0xffff888000000100ULL));
+    EXPECT_FALSE(is_list_poison(k, 0));
 }
 
 TEST_F(ListTest, MaxTruncates) {
