@@ -12,8 +12,11 @@ CRASH_EXT_DIR ?= /usr/lib/crash/extensions
 
 BUILD_PACKAGES := g++ cmake make libfmt-dev nlohmann-json3-dev libcxxopts-dev libgtest-dev crash
 TEST_PACKAGES := python3 python3-pytest
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TARGETS := fuzz_list fuzz_sched fuzz_net
 
-.PHONY: all build deps install demo check unit asan integration dumps clean
+.PHONY: all build deps install demo check unit asan integration dumps bench clean fuzz fuzz-build fuzz-short
 
 all: build
 
@@ -47,7 +50,28 @@ integration: build dumps
 	@dumps/need-packages.sh $(TEST_PACKAGES)
 	cd tests/integration && NETDBG_BUILD=$(CURDIR)/$(BUILD) $(PY3) -m pytest -q
 
-check: unit asan integration
+check: unit asan fuzz-short integration
+
+# libFuzzer on fuzzed memory images (tests/fuzz/): a short run in `make
+# check`, the long one (FUZZ_RUNS executions per target) is `make fuzz`.
+FUZZ_RUNS ?= 1000000
+fuzz-build: deps
+	@dumps/need-packages.sh $(FUZZ_PACKAGES)
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=None \
+		"-DCMAKE_CXX_FLAGS=-O1 -gline-tables-only" -DNETDBG_FUZZ=ON -DNETDBG_CRASH=OFF -DNETDBG_GDB=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(FUZZ_TARGETS)
+
+fuzz-short: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_BUILD) 20000 $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_RUNS) $(FUZZ_TARGETS)
+
+# netdbg vs crash and drgn on the scale dump (built on first use, ~5 min, then
+# cached; never built by `make dumps`/`make check`). See bench/run.py.
+bench: build
+	@dumps/need-packages.sh python3 python3-drgn util-linux
+	$(PY3) bench/run.py --build $(CURDIR)/$(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from crashpty import CrashSession
-from crashrun import EXTENSION, manifest
+from crashrun import EXTENSION, dump_dir, manifest
 
 SCENARIO = "rtnl-stuck"
 M = manifest(SCENARIO)
@@ -22,9 +22,7 @@ def slow_crash():
     s.close()
 
 
-@pytest.mark.parametrize("command", ["uninterruptible --group", "rtnlowner -s", "lockowner rtnl_mutex"])
-def test_ctrl_c_mid_walk_returns_to_the_prompt(slow_crash, command):
-    s = slow_crash
+def interrupt_mid_walk(s, command):
     s.send(command)
     time.sleep(1.0)  # at 20 ms per page the walk needs several seconds
     started = time.monotonic()
@@ -33,6 +31,14 @@ def test_ctrl_c_mid_walk_returns_to_the_prompt(slow_crash, command):
     assert time.monotonic() - started < 10, "the walk did not stop soon after Ctrl-C"
     assert "interrupted" in out
     assert s.alive()
+
+
+@pytest.mark.parametrize("command", ["uninterruptible --group", "uninterruptible --all", "rtnlowner -s",
+                                     "lockowner rtnl_mutex", "lockowner nd_abba_mutex_a -s",
+                                     "listcheck rtnl_mutex.wait_list -o mutex_waiter.list"])
+def test_ctrl_c_mid_walk_returns_to_the_prompt(slow_crash, command):
+    s = slow_crash
+    interrupt_mid_walk(s, command)
     # crash itself still works, and so does the next netdbg command.
     assert "rtnl_mutex" in s.run("sym rtnl_mutex")
 
@@ -55,3 +61,68 @@ def test_output_into_a_closed_pipe_leaves_crash_usable(slow_crash):
     assert "tasks in D state" in out
     assert s.alive()
     assert "rtnl_mutex" in s.run("sym rtnl_mutex")
+
+
+# The other long commands, each on the dump where it has most to walk, with
+# a next netdbg command whose answer comes from the manifest (written in
+# the guest) or from crash's own reads of the same dump.
+BACKPTR = manifest("backptr")
+OTHER = [
+    ("backptr", ["nd_backptr"], "listcheck nd_clean_list -o nd_entry.link"),
+    ("backptr", ["nd_backptr"],
+     f"listcheck nd_instances.table --array {BACKPTR['layout']['nr_instances']} -o nd_entry.link --backptr inst"),
+    ("backptr", ["nd_backptr"], "listcheck nd_hash --hlist --array 64 -o nd_hnode.node"),
+    ("anycast", [], "aclist --all-netns"),
+    ("anycast", [], "aclist --mc --all-netns"),
+    ("napi", [], "napiq -c --all-netns"),
+    ("napi", [], "napiq"),
+    ("reset-after-remove", ["nd_reset_remove"], "workq"),
+    ("reset-after-remove", ["nd_reset_remove"], "workq --pending"),
+]
+
+
+def next_command(scenario):
+    """A netdbg command that completes after the interrupted one, and a
+    check of its answer against the manifest or crash."""
+    if scenario == "backptr":
+        clean = BACKPTR["clean_list"]["entries"]
+        return "listcheck nd_clean_list -o nd_entry.link --count", f"{clean} entries in 1 list, no findings"
+    if scenario == "anycast":
+        return "aclist lo", "lo"
+    if scenario == "napi":
+        return "napiq lo", "lo"
+    return "workq --func nosuchfunction_xyz", "nosuchfunction_xyz"
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    """One slowed crash session at a time (OTHER is ordered by dump)."""
+    open_ = {}
+
+    def get(scenario, modules):
+        if scenario not in open_:
+            for s in open_.values():
+                s.close()
+            open_.clear()
+            s = CrashSession(scenario, env={"NETDBG_TEST_READ_DELAY_US": "20000"})
+            assert "shared object" in s.run(f"extend {EXTENSION}", timeout=60)
+            for m in modules:
+                out = s.run(f"mod -s {m} {dump_dir(scenario) / 'modules' / (m + '.ko')}", timeout=180)
+                assert m in out
+            open_[scenario] = s
+        return open_[scenario]
+
+    yield get
+    for s in open_.values():
+        s.close()
+
+
+@pytest.mark.parametrize("scenario,modules,command", OTHER, ids=[f"{c[0]}:{c[2].split()[0]}" for c in OTHER])
+def test_ctrl_c_in_every_long_command(sessions, scenario, modules, command):
+    s = sessions(scenario, modules)
+    interrupt_mid_walk(s, command)
+    assert "jiffies" in s.run("sym jiffies")
+    line, expected = next_command(scenario)
+    out = s.run(line, timeout=600)
+    assert expected in out, out
+    assert "interrupted" not in out

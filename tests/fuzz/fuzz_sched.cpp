@@ -1,0 +1,89 @@
+// libFuzzer target: the task list, runqueues and mutexes of a fuzzed
+// scheduler image. init_task.tasks with processes and a thread, two CPUs'
+// runqueues, rtnl_mutex owned by a kworker with two waiters on its
+// wait_list, and two heap mutexes in a deadlock cycle; the input corrupts
+// task fields, list links, stacks, waiters and pages. for_each_task,
+// read_mutex and the uninterruptible, rtnlowner and lockowner commands
+// (text and JSON) must end with findings or one netdbg::Error line.
+#include <fmt/format.h>
+
+#include "fake_kernel.h"
+#include "fuzz_image.h"
+#include "kernel.h"
+#include "mutex.h"
+#include "task.h"
+
+using namespace netdbg;
+using namespace netdbg::test;
+
+namespace {
+
+constexpr addr_t kHeap = 0xffff888004000000ULL;  // ImageBuilder's default
+constexpr std::uint64_t kSec = 1000000000ULL;
+
+struct Scenario {
+    FakeKernel fk{2};
+    addr_t lock_a = 0;
+    std::unique_ptr<fuzz::HostileImage> image;
+
+    Scenario() {
+        fk.set_clock(0, 1000 * kSec);
+        fk.set_clock(1, 999 * kSec);
+        auto proc = [&](int pid, std::uint64_t state, int cpu = 0) {
+            return fk.add_process({.pid = pid, .comm = "t" + std::to_string(pid), .state = state, .cpu = cpu,
+                                   .last_arrival = (100 + pid) * kSec});
+        };
+        addr_t owner = proc(10, TASK_UNINTERRUPTIBLE);
+        fk.make_kworker(owner, "linkwatch_event", "events");
+        fk.set_owner(kRtnlMutex, owner);
+        fk.block_on_mutex(proc(11, TASK_UNINTERRUPTIBLE), kRtnlMutex);
+        addr_t w = proc(12, TASK_UNINTERRUPTIBLE, 1);
+        fk.add_thread(w, {.pid = 13, .comm = "t12", .state = TASK_INTERRUPTIBLE, .cpu = 1});
+        fk.block_on_mutex(w, kRtnlMutex, "rtnl_net_lock");
+        fk.set_curr(1, proc(14, TASK_RUNNING, 1));
+        // AB-BA: 20 holds a, waits for b; 21 holds b, waits for a.
+        lock_a = fk.new_mutex("nd_lock_a");
+        addr_t lock_b = fk.new_mutex();
+        addr_t p20 = proc(20, TASK_UNINTERRUPTIBLE), p21 = proc(21, TASK_UNINTERRUPTIBLE);
+        fk.set_owner(lock_a, p20);
+        fk.set_owner(lock_b, p21);
+        fk.block_on_mutex(p20, lock_b, "nd_deadlock_b");
+        fk.block_on_mutex(p21, lock_a, "nd_deadlock_a");
+        fk.put_frames(proc(30, TASK_UNINTERRUPTIBLE), 0, {"__schedule", "schedule", "io_schedule", "filemap_fault"});
+
+        addr_t end = fk.img.alloc(1, 8);
+        std::size_t task = fk.img.size("task_struct"), rq = fk.img.size("rq"), mutex = fk.img.size("mutex");
+        image = std::make_unique<fuzz::HostileImage>(
+            fk.target, std::vector<fuzz::Region>{{fk.init_task, task},
+                                                 {kRtnlMutex, mutex},
+                                                 {lock_a, mutex},
+                                                 {fk.rq(0), rq},
+                                                 {fk.rq(1), rq},
+                                                 {kJiffies, 8},
+                                                 {kHeap, end - kHeap}});
+    }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static Scenario s;
+    FakeTarget& t = s.fk.target;
+    s.image->run(data, size, [&] {
+        {
+            Kernel k(t);
+            TaskWalk w = for_each_task(k, 1000);
+            TaskStates states(k);
+            for (const Task& task : w.tasks) states.uninterruptible(task, true);
+            read_mutex(k, kRtnlMutex, 100);
+        }
+        fuzz::run_command(t, "uninterruptible", {});
+        fuzz::run_command(t, "uninterruptible", {"--group", "--json"});
+        fuzz::run_command(t, "uninterruptible", {"--all", "--group"});
+        fuzz::run_command(t, "rtnlowner", {"-s"});
+        fuzz::run_command(t, "rtnlowner", {"--json"});
+        fuzz::run_command(t, "lockowner", {"nd_lock_a", "-s", "--json"});
+        fuzz::run_command(t, "lockowner", {fmt::format("{:#x}", s.lock_a)});
+    });
+    return 0;
+}
