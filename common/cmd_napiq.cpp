@@ -92,6 +92,7 @@ struct Report {
     std::vector<Softnet> cpus;
     std::vector<Finding> findings;
     std::vector<std::string> problems;
+    bool poll_lists_known = true;  // every CPU's softnet_data.poll_list was walked
 };
 
 std::string poll_name(Kernel& k, addr_t fn) { return fn ? k.symbolize(fn) : "-"; }
@@ -118,8 +119,8 @@ void find_problems(Kernel& k, Report& rep) {
             // napi_disable() leaves SCHED|NPSVC without an owner: disabled, not stuck.
             bool disabled = sched && st.test(s, "NPSVC") && !disabling && !owned;
             bool thread_polls = st.test(s, "THREADED") && r.n.thread;
-            if (sched && r.list_cpu < 0 && !r.elsewhere && !owned && !disabled && !thread_polls &&
-                !st.test(s, "IN_BUSY_POLL")) {
+            if (rep.poll_lists_known && sched && r.list_cpu < 0 && !r.elsewhere && !owned && !disabled &&
+                !thread_polls && !st.test(s, "IN_BUSY_POLL")) {
                 rep.findings.push_back(
                     {"stuck", d.d.name, r.n.addr, -1,
                      fmt::format("{}: SCHED set, on no CPU's poll_list, no netpoll owner: nothing will poll it "
@@ -138,7 +139,7 @@ void find_problems(Kernel& k, Report& rep) {
             rep.findings.push_back(
                 {"netpoll-held", d.d.name, 0, cpu,
                  fmt::format("CPU {} holds {} of the {} NAPIs of {} through netpoll (poll_owner): the stealing "
-                             "pattern, their softirq polling spins or is skipped while netpoll owns them",
+                             "pattern; napi_poll() on any other CPU spins in netpoll_poll_lock() on them",
                              cpu, n, d.napis.size(), d.d.name)});
         }
     }
@@ -150,10 +151,16 @@ Report build(Kernel& k, bool all_netns, const std::string& only, std::size_t max
     std::vector<NetDevice> devs = netdevs(k, all_netns, only, &rep.problems);
     try {
         rep.cpus = for_each_softnet(k, max, &rep.problems);
-    } catch (const LayoutError&) {
+    } catch (const Interrupted&) {
         throw;
     } catch (const Error& e) {
-        rep.problems.push_back(std::string("softnet_data: ") + e.what());
+        rep.poll_lists_known = false;
+        rep.problems.push_back(std::string("softnet_data: ") + e.what() + ": poll lists unknown, no stuck findings");
+    }
+    for (const Softnet& sn : rep.cpus) {
+        if (sn.complete) continue;
+        rep.poll_lists_known = false;
+        rep.problems.push_back(fmt::format("CPU {}: broken poll_list (see -c): stuck NAPIs not reported", sn.cpu));
     }
     std::unordered_map<addr_t, int> on_cpu;
     for (const Softnet& sn : rep.cpus)
@@ -362,7 +369,7 @@ void render_device(const DevRow& d, Kernel& k, Output& out) {
     std::vector<std::string> flags = flag_names(d.d.flags);
     for (auto& p : priv_flag_names(k, d.d.priv_flags)) flags.push_back(p);
     out.write(fmt::format("{}  ifindex {}  {}  net_device {:016x}{}\n", d.d.name, d.d.ifindex,
-                          d.driver.empty() ? d.ops_symbol.empty() ? "(built in)" : d.ops_symbol : d.driver, d.d.addr,
+                          d.driver.empty() ? d.ops_symbol.empty() ? "(built in)" : d.ops_symbol + " (built in)" : d.driver, d.d.addr,
                           flags.empty() ? "" : "  " + join(flags, ",")));
     out.write("  netpoll: " + netpoll_text(d.np) + "\n");
     for (const auto& p : d.problems) out.write("  PROBLEM: " + p + "\n");
@@ -438,15 +445,13 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
     o.add()("c,cpus", "per-CPU softnet_data")("all-netns", "every network namespace")("json", "JSON output")(
         "max", "bound on every list walk", cxxopts::value<std::string>()->default_value("10000"));
     o.parse(args);
-    if (o.positional().size() > 1) throw Error("napiq: at most one device name (see: help napiq)");
+    if (o.positional().size() > 1) throw Error("at most one device name (see: help napiq)");
     std::string only = o.positional().empty() ? "" : o.positional()[0];
-    std::size_t max = 0;
-    try {
-        max = std::stoul(o.str("max"));
-    } catch (const std::exception&) {
-        throw Error("napiq: --max takes a number");
-    }
-    if (max == 0) throw Error("napiq: --max must be at least 1");
+    std::string max_text = o.str("max");
+    if (max_text.empty() || max_text.size() > 9 || max_text.find_first_not_of("0123456789") != std::string::npos)
+        throw Error("--max takes a number from 1 to 999999999");
+    std::size_t max = std::stoul(max_text);
+    if (max == 0) throw Error("--max takes a number from 1 to 999999999");
     Report rep = build(k, o.has("all-netns"), only, max);
     if (o.has("json"))
         write_json(out, report_json(k, rep, only, o.has("all-netns")));

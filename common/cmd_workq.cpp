@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -173,11 +174,10 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
 
     Context c(k, max);
     WorkqueueState st = read_workqueue_state(k, max);
-    TimerWalk timers = for_each_pending_timer(k, max);
+    TimerWalk timers;
+    if (want_pending) timers = for_each_pending_timer(k, max);
     std::vector<DelayedWork> delayed = delayed_works(k, timers);
     for (const auto& p : c.modules.problems()) st.problems.push_back(p);
-    for (const auto& p : timers.problems)
-        st.problems.push_back(fmt::format("timer wheel of CPU {} base {} bucket {}: {}", p.cpu, p.base, p.bucket, p.text));
 
     std::map<addr_t, const WorkerPool*> pools;
     for (const WorkerPool& p : st.pools) pools[p.addr] = &p;
@@ -251,20 +251,26 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
         for (const DelayedRow& r : drows)
             check_work(r.func, r.d.work, "delayed", "", {{"timer", hex(r.d.timer.timer)}, {"cpu", r.d.timer.cpu}},
                        findings);
-        if (!func_filter) {
-            for (const PendingTimer& t : timers.timers) {
-                if (!t.poisoned && t.readable) continue;
-                Finding f{"timer_poisoned", 0, "timer",
-                          t.poisoned ? fmt::format("timer {:016x} on CPU {}'s wheel (base {}, bucket {}) holds slab "
-                                                   "poison: a freed timer (or delayed work) is still queued",
-                                                   t.timer, t.cpu, t.base, t.bucket)
-                                     : fmt::format("timer {:016x} on CPU {}'s wheel (base {}, bucket {}) is unreadable",
-                                                   t.timer, t.cpu, t.base, t.bucket)};
-                f.extra = {{"timer", hex(t.timer)}, {"cpu", t.cpu}, {"base", t.base}, {"bucket", t.bucket},
-                           {"function", hex(t.function)}};
-                findings.push_back(std::move(f));
-            }
+        // A freed timer is one finding; the bucket's broken links behind it
+        // are its consequence, not separate problems.
+        std::set<std::tuple<int, int, std::size_t>> flagged;
+        for (const PendingTimer& t : timers.timers) {
+            if (!t.poisoned && t.readable) continue;
+            flagged.insert({t.cpu, t.base, t.bucket});
+            if (func_filter) continue;
+            Finding f{"timer_poisoned", 0, "timer",
+                      fmt::format("timer {:016x} on CPU {}'s wheel (base {}, bucket {}) {}; the bucket's walk stops there",
+                                  t.timer, t.cpu, t.base, t.bucket,
+                                  t.poisoned ? "holds slab poison: a freed timer (or delayed work) is still queued"
+                                             : "is unreadable")};
+            f.extra = {{"timer", hex(t.timer)}, {"cpu", t.cpu}, {"base", t.base}, {"bucket", t.bucket},
+                       {"function", hex(t.function)}};
+            findings.push_back(std::move(f));
         }
+        for (const auto& p : timers.problems)
+            if (!flagged.count({p.cpu, p.base, p.bucket}))
+                st.problems.push_back(
+                    fmt::format("timer wheel of CPU {} base {} bucket {}: {}", p.cpu, p.base, p.bucket, p.text));
     }
     // One finding per (kind, work): a work running and pending is reported once.
     {

@@ -660,6 +660,32 @@ TEST(Napiq, UnreadableAndCorruptPointers) {
     EXPECT_NE(text.find("CPU 3 PROBLEM: poll_list: null next"), std::string::npos) << text;
 }
 
+TEST(Napiq, NoStuckFindingWithoutEveryPollList) {
+    // A NAPI that looks unlisted may sit on the part of a poll list that
+    // could not be read: no stuck finding then, and the reason says so.
+    {
+        Net n;
+        addr_t d = n.add_dev("eth0", 2);
+        n.add_napi(d, n.mod_func("drv_poll", "drv"), 64, 1, LISTED | SCHED);
+        n.img.u64(n.sd(1), 0xffff888012340000ULL);  // CPU 1's poll_list.next unreadable
+        auto j = n.napiq();
+        EXPECT_TRUE(j["findings"].empty());
+        ASSERT_EQ(j["problems"].size(), 1u);
+        EXPECT_EQ(j["problems"][0], "CPU 1: broken poll_list (see -c): stuck NAPIs not reported");
+    }
+    {
+        Net n;
+        n.t.remove_type("softnet_data");
+        addr_t d = n.add_dev("eth0", 2);
+        n.add_napi(d, n.mod_func("drv_poll", "drv"), 64, 1, LISTED | SCHED | DISABLE);
+        auto j = n.napiq();
+        EXPECT_EQ(kinds(j), std::vector<std::string>{"disable-pending"});
+        EXPECT_TRUE(j["cpus"].empty());
+        ASSERT_EQ(j["problems"].size(), 1u);
+        EXPECT_NE(j["problems"][0].get<std::string>().find("softnet_data"), std::string::npos);
+    }
+}
+
 TEST(Napiq, MaxBoundsTheWalks) {
     Net n;
     addr_t d = n.add_dev("eth0", 2);
