@@ -143,6 +143,13 @@ std::optional<std::vector<std::uint8_t>> ElfFile::read_vaddr(addr_t addr, std::s
     return std::nullopt;
 }
 
+std::vector<std::pair<addr_t, addr_t>> ElfFile::loads() const {
+    std::vector<std::pair<addr_t, addr_t>> out;
+    for (const auto& p : segments_)
+        if (p.type == PT_LOAD && p.filesz && p.vaddr + p.filesz > p.vaddr) out.emplace_back(p.vaddr, p.vaddr + p.filesz);
+    return out;
+}
+
 bool ElfFile::loaded(addr_t addr, std::size_t len) const {
     for (const auto& p : segments_) {
         if (p.type != PT_LOAD) continue;

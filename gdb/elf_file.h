@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "target.h"
@@ -40,6 +41,8 @@ public:
     std::map<std::string, addr_t> symbols(const std::set<std::string>& names) const;
     // Bytes at a link-time address from the allocated section holding it.
     std::optional<std::vector<std::uint8_t>> read_vaddr(addr_t addr, std::size_t len) const;
+    // Core files: the [vaddr, vaddr + filesz) ranges of the PT_LOADs.
+    std::vector<std::pair<addr_t, addr_t>> loads() const;
     // Core files: is [addr, addr + len) inside one PT_LOAD with file bytes?
     bool loaded(addr_t addr, std::size_t len) const;
     // Descriptor of the first note with this owner name ("VMCOREINFO").

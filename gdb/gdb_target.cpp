@@ -179,9 +179,28 @@ unsigned test_read_delay_us() {
 
 }  // namespace
 
+void GdbTarget::restrict_reads(std::vector<std::pair<addr_t, addr_t>> ranges) {
+    std::sort(ranges.begin(), ranges.end());
+    std::vector<std::pair<addr_t, addr_t>> merged;
+    for (const auto& r : ranges) {
+        if (!merged.empty() && r.first <= merged.back().second)
+            merged.back().second = std::max(merged.back().second, r.second);
+        else
+            merged.push_back(r);
+    }
+    ranges_ = std::move(merged);
+}
+
 bool GdbTarget::read(addr_t addr, void* buf, std::size_t len) {
     if (len == 0) return true;
     if (interrupted_ || !read_memory_) return false;
+    if (ranges_) {
+        // The merged range holding addr must hold the whole read.
+        auto it = std::upper_bound(ranges_->begin(), ranges_->end(), std::pair{addr, ~addr_t{0}});
+        if (it == ranges_->begin()) return false;
+        --it;
+        if (addr < it->first || len > it->second - addr) return false;
+    }
     ++read_calls_;
     if (unsigned us = test_read_delay_us()) usleep(us);
     PyRef mv = call(read_memory_.get(), tuple(py_int(addr), py_int(len)).get());

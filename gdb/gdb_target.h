@@ -50,6 +50,12 @@ public:
     void set_load_offset(addr_t offset, addr_t image_start, addr_t image_end);
     addr_t load_offset() const { return offset_; }
 
+    // A dump: reads outside these ranges (the core's PT_LOADs) fail, as
+    // they do in crash. gdb itself would answer them from the vmlinux
+    // file's sections: the data as linked, not as the kernel had it.
+    void restrict_reads(std::vector<std::pair<addr_t, addr_t>> ranges);
+    void unrestrict_reads() { ranges_.reset(); }
+
     // Before each command: the selected inferior may have changed, Ctrl-C
     // and output state start clean.
     void begin_command(const bool* output_broken);
@@ -113,6 +119,7 @@ private:
     std::vector<addr_t> per_cpu_offsets_;
     std::optional<std::size_t> thread_size_;
 
+    std::optional<std::vector<std::pair<addr_t, addr_t>>> ranges_;  // sorted, merged
     addr_t offset_ = 0, image_start_ = 0, image_end_ = 0;
     bool interrupted_ = false;
     const bool* output_broken_ = nullptr;

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "command.h"
+#include "elf_file.h"
 #include "error.h"
 #include "gdb_target.h"
 #include "kaslr.h"
@@ -115,6 +116,11 @@ void ensure_kernel(Session& s, Output* notes) {
         s.kernel.reset();
         s.target->forget_symbols();
         s.live = id.type != "core";
+        s.target->unrestrict_reads();
+        if (!id.core_path.empty()) {
+            if (auto core = ElfFile::open(id.core_path, nullptr); core && core->is_core())
+                s.target->restrict_reads(core->loads());
+        }
     }
     if (!s.kaslr) {
         LoadOffset lo;

@@ -1,0 +1,110 @@
+"""KASLR in gdb: gdb loads vmlinux at its link address; netdbg finds the
+kernel's load offset and applies it. On the KASLR dump (make-dump.sh with
+NETDBG_KASLR=1) the offset must be the VMCOREINFO KERNELOFFSET, read here
+from the ELF note by this test; on a live KASLR guest, where there is no
+note, netdbg finds linux_banner by itself. Either way the answers must match
+the manifest, which a wrong offset cannot."""
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from crashrun import CACHE, json_of
+from gdbrun import run_gdb
+from test_gdb_live import boot, modules_dir, stop
+
+SCENARIO = "rtnl-stuck-kaslr"
+DUMP = CACHE / "dumps" / SCENARIO
+
+
+def kerneloffset(elf_path):
+    """KERNELOFFSET of the VMCOREINFO note of an ELF core, parsed here."""
+    with open(elf_path, "rb") as f:
+        eh = f.read(64)
+        assert eh[:4] == b"\x7fELF" and eh[4] == 2
+        phoff, = struct.unpack_from("<Q", eh, 32)
+        phentsize, phnum = struct.unpack_from("<HH", eh, 54)
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            p_type, _, p_offset, _, _, p_filesz = struct.unpack("<IIQQQQ", f.read(40))
+            if p_type != 4:  # PT_NOTE
+                continue
+            f.seek(p_offset)
+            notes = f.read(p_filesz)
+            pos = 0
+            while pos + 12 <= len(notes):
+                namesz, descsz, _ = struct.unpack_from("<III", notes, pos)
+                name = notes[pos + 12:pos + 12 + namesz].rstrip(b"\0")
+                desc_at = pos + 12 + ((namesz + 3) & ~3)
+                desc = notes[desc_at:desc_at + descsz].decode(errors="replace")
+                if name == b"VMCOREINFO":
+                    for line in desc.splitlines():
+                        if line.startswith("KERNELOFFSET="):
+                            return int(line.split("=", 1)[1], 16)
+                pos = desc_at + ((descsz + 3) & ~3)
+    raise AssertionError(f"no VMCOREINFO KERNELOFFSET in {elf_path}")
+
+
+def offset_of(kaslr_line):
+    word = kaslr_line.split("kernel load offset ")[1].split()[0]
+    return int(word, 16) if word != "0" else 0
+
+
+def check_answers(parts, m):
+    j = json_of(parts[0])
+    assert j["owner"]["pid"] == m["rtnl_owner"]["pid"]
+    assert j["owner"]["work"]["function"].startswith("nd_rtnl_hog_work_fn")
+    assert [w["pid"] for w in j["waiters"]] == [w["pid"] for w in m["rtnl_waiters"]]
+    for w, mw in zip(j["waiters"], m["rtnl_waiters"]):
+        assert w["wait_function"] == mw["wchan"]
+    u = json_of(parts[1])
+    assert {t["pid"] for t in u["tasks"]} == {t["pid"] for t in m["uninterruptible"]}
+    lo = json_of(parts[2])
+    assert lo["owner"]["pid"] == m["chain"]["holder"]["pid"]
+    # rtnl_mutex's address is the runtime one: its link address plus the offset.
+    assert parts[3].startswith("rtnl_mutex held by")
+
+
+COMMANDS = ["rtnlowner --json", "uninterruptible --json", "lockowner nd_chain_mutex --json", "rtnlowner -s"]
+
+
+def test_kaslr_dump_offset_is_kerneloffset():
+    if not (DUMP / "vmcore.elf").exists():
+        pytest.fail(f"no {DUMP}: make it with `make dumps` (NETDBG_KASLR=1 dumps/make-dump.sh rtnl-stuck)")
+    m = json.loads((DUMP / "manifest.json").read_text())
+    assert m["kernel"]["kaslr"] is True
+    expected = kerneloffset(DUMP / "vmcore.elf")
+    assert expected != 0, "the KASLR guest was not randomized"
+    parts, raw = run_gdb(COMMANDS, core=DUMP / "vmcore.elf", modules_dir=DUMP / "modules")
+    assert offset_of(parts["kaslr"]) == expected
+    assert f"VMCOREINFO KERNELOFFSET={expected:x}" in parts["kaslr"]
+    check_answers(parts, m)
+
+
+def test_kaslr_forced_wrong_offset_fails_cleanly_and_auto_recovers():
+    parts, raw = run_gdb(["netdbg-kaslr 0", "rtnlowner", "netdbg-kaslr auto", "rtnlowner"],
+                         core=DUMP / "vmcore.elf", modules_dir=DUMP / "modules")
+    assert "offset 0 (set by netdbg-kaslr)" in parts[0]
+    assert parts[1].startswith("rtnlowner: ") and len(parts[1].splitlines()) == 1
+    assert "VMCOREINFO" in parts[2]
+    assert parts[3].startswith("rtnl_mutex held by")
+
+
+@pytest.fixture(scope="module")
+def kaslr_guest():
+    state, env = boot("rtnl-stuck", kaslr=True)
+    try:
+        yield env, json.loads(Path(env["MANIFEST"]).read_text())
+    finally:
+        stop(state)
+
+
+def test_kaslr_live_offset_found_from_the_banner(kaslr_guest):
+    env, m = kaslr_guest
+    parts, raw = run_gdb(COMMANDS, remote=f"127.0.0.1:{env['GDB_PORT']}", modules_dir=modules_dir(kaslr=True))
+    line = parts["kaslr"]
+    assert "KASLR: linux_banner matches vmlinux at +0x" in line, line
+    off = offset_of(line)
+    assert off != 0 and off % (2 << 20) == 0
+    check_answers(parts, m)
