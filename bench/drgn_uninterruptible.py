@@ -22,7 +22,9 @@ def waiters_of(prog, mutex, cache):
 
 def uninterruptible(prog):
     text = drgnlib.Text(prog)
-    ntasks = 0
+    # for_each_task() walks the pid table: the CPUs' idle tasks (pid 0) are
+    # not in it; count them as netdbg (and the kernel's task list) do.
+    ntasks = drgnlib.idle_task_count(prog)
     blocked = []  # (last_arrival, pid, mutex or None, owner pid, wait function)
     lists = {}
     for t in for_each_task(prog):

@@ -51,6 +51,12 @@ def now_ns(prog):
     return max(per_cpu(rqs, cpu).clock.value_() for cpu in for_each_online_cpu(prog))
 
 
+def idle_task_count(prog):
+    """The per-CPU idle tasks (init_task is CPU 0's)."""
+    rqs = prog["runqueues"]
+    return len({per_cpu(rqs, cpu).idle.value_() for cpu in for_each_online_cpu(prog)})
+
+
 class Text:
     """kernel/sched/core.c:in_sched_functions(): .sched.text, .spinlock.text."""
 
