@@ -10,8 +10,9 @@ JOBS ?= 2
 PY3 := /usr/bin/python3
 CRASH_EXT_DIR ?= /usr/lib/crash/extensions
 
-BUILD_PACKAGES := g++ cmake make libfmt-dev nlohmann-json3-dev libcxxopts-dev libgtest-dev crash
-TEST_PACKAGES := python3 python3-pytest
+# gdb and python3-dev: the gdb front end is built against the Python gdb embeds.
+BUILD_PACKAGES := g++ cmake make libfmt-dev nlohmann-json3-dev libcxxopts-dev libgtest-dev crash gdb python3-dev
+TEST_PACKAGES := python3 python3-pytest python3-drgn python3-jsonschema graphviz
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TARGETS := fuzz_list fuzz_sched fuzz_net

@@ -13,4 +13,9 @@ if [ $# -eq 0 ]; then
 fi
 for s in "$@"; do
     "$DUMPS_DIR/make-dump.sh" "$s"
+    # rtnl-stuck is also dumped KASLR-booted (rtnl-stuck-kaslr), for the
+    # gdb front end's load-offset tests.
+    if [ "$s" = rtnl-stuck ]; then
+        NETDBG_KASLR=1 "$DUMPS_DIR/make-dump.sh" "$s"
+    fi
 done
