@@ -1,26 +1,78 @@
 #!/bin/sh
-# demo.sh [SCENARIO] : run crash in batch on a scenario dump with netdbg
-# loaded and show each command with its output.
+# demo.sh [SCENARIO...] : run crash in batch on scenario dumps with netdbg
+# loaded and show each command with its output. Default: rtnl-stuck (the
+# lock commands), anycast-loop (aclist, listcheck), napi (napiq) and
+# reset-after-remove (workq). A scenario whose dump is missing is skipped
+# with a note; the demo fails only when no dump was there at all.
 set -eu
 . "$(dirname "$0")/common.sh"
-SCENARIO="${1:-rtnl-stuck}"
-D="$CACHE/dumps/$SCENARIO"
-[ -f "$D/vmcore" ] || die "no dump at $D: run 'make dumps' first"
 EXT="${NETDBG_EXTENSION:-netdbg.so}"
-CMDS="$CACHE/demo-$SCENARIO.crash"
-{
-    echo "extend $EXT"
-    for ko in "$D"/modules/*.ko; do
-        echo "mod -s $(basename "$ko" .ko) $ko"
-    done
-    for c in "netdbg" "rtnlowner" "rtnlowner -s" "uninterruptible" "uninterruptible --group" \
-             "lockowner nd_chain_mutex"; do
-        echo "!echo; echo 'crash> $c'"
-        echo "$c"
-    done
-    echo "quit"
-} >"$CMDS"
-echo "crash -s $KDIR/vmlinux $D/vmcore   # netdbg commands on the $SCENARIO dump"
-# crash's own start-up chatter (its broken task table on this kernel) is
-# left out: the demo starts at the extension's load line.
-crash -s "$KDIR/vmlinux" "$D/vmcore" -i "$CMDS" 2>&1 | awk 'f || /shared object loaded/ { f = 1; print }'
+[ $# -gt 0 ] || set -- rtnl-stuck anycast-loop napi reset-after-remove
+
+# session SCENARIO COMMAND... : one crash run on the scenario's dump (its
+# modules' symbols loaded), each command echoed as at the prompt.
+session() {
+    scen=$1
+    shift
+    d="$CACHE/dumps/$scen"
+    cmds="$CACHE/demo-$scen.crash"
+    {
+        echo "extend $EXT"
+        # module symbols (for locks and works in modules); crash's table of
+        # each load is left out, one line names them.
+        mods=""
+        for ko in "$d"/modules/*.ko; do
+            [ -f "$ko" ] || continue
+            echo "mod -s $(basename "$ko" .ko) $ko >/dev/null"
+            mods="$mods $(basename "$ko" .ko)"
+        done
+        [ -z "$mods" ] || echo "!echo 'crash> mod -s ...   # symbols of:$mods'"
+        for c in "$@"; do
+            echo "!echo; echo 'crash> $c'"
+            echo "$c"
+        done
+        echo "quit"
+    } >"$cmds"
+    echo
+    echo "crash -s $KDIR/vmlinux $d/vmcore   # netdbg commands on the $scen dump"
+    # crash's own start-up chatter (its broken task table on this kernel) is
+    # left out: the demo starts at the extension's load line.
+    crash -s "$KDIR/vmlinux" "$d/vmcore" -i "$cmds" 2>&1 | awk 'f || /shared object loaded/ { f = 1; print }'
+}
+
+# The ac_list head of the device whose anycast list loops, from aclist's own
+# JSON (devices[].head, then that device's verdict), for listcheck to walk.
+looping_ac_list() {
+    d="$CACHE/dumps/anycast-loop"
+    cmds="$CACHE/demo-anycast-loop-head.crash"
+    printf 'extend %s\naclist --json\nquit\n' "$EXT" >"$cmds"
+    crash -s "$KDIR/vmlinux" "$d/vmcore" -i "$cmds" 2>/dev/null |
+        awk -F'"' '$2 == "head" { head = $4 } $2 == "verdict" && $4 ~ /^loop/ && head != "" { print head; exit }'
+}
+
+ran=0
+for scen in "$@"; do
+    if [ ! -f "$CACHE/dumps/$scen/vmcore" ]; then
+        echo "demo: no $scen dump in $CACHE/dumps/$scen: skipped (make dumps makes it)"
+        continue
+    fi
+    case "$scen" in
+    rtnl-stuck)
+        session "$scen" "netdbg" "rtnlowner" "rtnlowner -s" "uninterruptible" "uninterruptible --group" \
+            "lockowner nd_chain_mutex"
+        ;;
+    anycast-loop)
+        head=$(looping_ac_list)
+        if [ -n "$head" ]; then
+            session "$scen" "aclist" "listcheck $head --single -o ifacaddr6.aca_next" "aclist dummy0 --mc"
+        else
+            session "$scen" "aclist" "aclist dummy0 --mc"
+        fi
+        ;;
+    napi) session "$scen" "napiq" ;;
+    reset-after-remove) session "$scen" "workq --busy" ;;
+    *) session "$scen" "netdbg" "uninterruptible --group" ;;
+    esac
+    ran=$((ran + 1))
+done
+[ "$ran" -gt 0 ] || die "no dump found under $CACHE/dumps: run 'make dumps' first"
