@@ -228,8 +228,11 @@ bool GdbTarget::interrupted() {
 
 // --- symbols ---------------------------------------------------------------
 
+// Symbols of the image move with it, _end included: it and __brk_limit
+// mark where the image ends (orc.cpp bounds the vmlinux ORC table with
+// _end). Addresses are half-open, symbols are not.
 addr_t GdbTarget::relocate(addr_t a) const {
-    if (offset_ && a >= image_start_ && a < image_end_) return a + offset_;
+    if (offset_ && a >= image_start_ && a <= image_end_) return a + offset_;
     return a;
 }
 

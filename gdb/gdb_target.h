@@ -45,8 +45,9 @@ public:
     // A symbol's address as gdb's symbol tables have it (no load offset).
     std::optional<addr_t> gdb_symbol_address(const std::string& name);
     // Kernel load offset (KASLR): added to the symbols of the kernel image,
-    // [image_start, image_end) in gdb's addresses, and taken off addresses
-    // in the loaded image before gdb symbolizes them.
+    // [image_start, image_end] in gdb's addresses (_text to _end, _end
+    // included), and taken off addresses in the loaded image
+    // [image_start, image_end) + offset before gdb symbolizes them.
     void set_load_offset(addr_t offset, addr_t image_start, addr_t image_end);
     addr_t load_offset() const { return offset_; }
 
