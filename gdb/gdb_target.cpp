@@ -195,11 +195,12 @@ bool GdbTarget::read(addr_t addr, void* buf, std::size_t len) {
     if (len == 0) return true;
     if (interrupted_ || !read_memory_) return false;
     if (ranges_) {
-        // The merged range holding addr must hold the whole read.
+        // The merged range holding addr must hold the whole read. The last
+        // range starting at or below addr may end below it: a gap.
         auto it = std::upper_bound(ranges_->begin(), ranges_->end(), std::pair{addr, ~addr_t{0}});
         if (it == ranges_->begin()) return false;
         --it;
-        if (addr < it->first || len > it->second - addr) return false;
+        if (addr < it->first || addr >= it->second || len > it->second - addr) return false;
     }
     ++read_calls_;
     if (unsigned us = test_read_delay_us()) usleep(us);

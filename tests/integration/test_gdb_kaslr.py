@@ -6,11 +6,12 @@ note, netdbg finds linux_banner by itself. Either way the answers must match
 the manifest, which a wrong offset cannot."""
 import json
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from crashrun import CACHE, json_of
+from crashrun import CACHE, VMLINUX, json_of, run_crash
 from gdbrun import run_gdb
 from test_gdb_live import boot, modules_dir, stop
 
@@ -89,6 +90,28 @@ def test_kaslr_forced_wrong_offset_fails_cleanly_and_auto_recovers():
     assert parts[1].startswith("rtnlowner: ") and len(parts[1].splitlines()) == 1
     assert "VMCOREINFO" in parts[2]
     assert parts[3].startswith("rtnl_mutex held by")
+
+
+def link_address(symbol):
+    """The symbol's address in the vmlinux file (nm), where it was linked."""
+    out = subprocess.run(["nm", str(VMLINUX)], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == symbol:
+            return int(parts[0], 16)
+    raise AssertionError(f"{symbol} not in {VMLINUX}")
+
+
+def test_kaslr_link_addresses_are_not_memory():
+    """Under KASLR nothing of the kernel is at its link address: the dump has
+    no bytes there. crash's rd fails on the kdump; netdbg in gdb must fail
+    the same way, though gdb itself answers from the vmlinux file's .data."""
+    addr = link_address("rtnl_mutex")
+    crash, _ = run_crash(SCENARIO, [f"rd {addr:#x}"])
+    assert "error" in crash[0] and f"{addr:x}" in crash[0], crash[0]
+    parts, raw = run_gdb([f"lockowner {addr:#x}", f"x/gx {addr:#x}"], core=DUMP / "vmcore.elf")
+    assert parts[0] == f"lockowner: {addr:#x}: cannot read a struct mutex at {addr:016x}"
+    assert "<rtnl_mutex>" in parts[1]  # gdb's own read: the file's bytes
 
 
 @pytest.fixture(scope="module")
