@@ -13,6 +13,9 @@ struct LoadOffset {
     addr_t offset = 0;  // runtime address - gdb's address, for the kernel image
     addr_t image_start = 0, image_end = 0;  // _text and _end in gdb's addresses
     std::string how;    // one line: where the offset comes from
+    // A forced offset where linux_banner is not: the line every command
+    // refuses with (their reads would hit the wrong addresses).
+    std::string wrong;
 };
 
 // Tries, in order: the dump's VMCOREINFO note (KERNELOFFSET), offset 0
@@ -21,5 +24,12 @@ struct LoadOffset {
 // Each candidate is accepted only when the runtime linux_banner matches the
 // vmlinux file's. Throws netdbg::Error when nothing matches.
 LoadOffset detect_load_offset(GdbTarget& t, const std::string& vmlinux_path, const std::string& core_path);
+
+// netdbg-kaslr OFFSET: the offset as given, checked the same way. A
+// banner of another build there is accepted (with a note in `how`: the
+// way to use a vmlinux auto-detection refuses); no banner at all sets
+// `wrong`.
+LoadOffset forced_load_offset(GdbTarget& t, const std::string& vmlinux_path, const std::string& core_path,
+                              addr_t offset);
 
 }  // namespace netdbg::gdbglue

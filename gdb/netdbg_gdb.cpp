@@ -106,7 +106,9 @@ std::string offset_line(const LoadOffset& lo) {
 
 // The KASLR offset in use, detected on first use; prints one line to
 // `notes` when it is new. Needs begin_command() (the inferior's memory).
-void ensure_kernel(Session& s, Output* notes) {
+// A forced offset where linux_banner is not throws its one line, unless
+// `accept_wrong_offset` (netdbg-kaslr showing it).
+void ensure_kernel(Session& s, Output* notes, bool accept_wrong_offset) {
     TargetIdentity id = current_target(*s.target);
     if (id.type.empty())
         throw Error("no target: open a dump (core vmcore.elf) or attach (target remote :1234) first");
@@ -123,23 +125,13 @@ void ensure_kernel(Session& s, Output* notes) {
         }
     }
     if (!s.kaslr) {
-        LoadOffset lo;
-        if (s.forced_offset) {
-            auto text = s.target->gdb_symbol_address("_text");
-            auto end = s.target->gdb_symbol_address("_end");
-            if (!text || !end) throw Error("kaslr: the symbol file has no _text/_end: load the kernel's vmlinux first");
-            lo.offset = *s.forced_offset;
-            lo.image_start = *text;
-            lo.image_end = *end;
-            lo.how = "set by netdbg-kaslr";
-        } else {
-            PyRef gdb(PyImport_ImportModule("gdb"));
-            PyRef ps = gdb ? call_method(gdb.get(), "current_progspace", nullptr) : PyRef();
-            PyRef fn = ps ? attr(ps.get(), "filename") : PyRef();
-            std::string vmlinux = fn ? as_string(fn.get()).value_or("") : "";
-            PyErr_Clear();
-            lo = detect_load_offset(*s.target, vmlinux, id.core_path);
-        }
+        PyRef gdb(PyImport_ImportModule("gdb"));
+        PyRef ps = gdb ? call_method(gdb.get(), "current_progspace", nullptr) : PyRef();
+        PyRef fn = ps ? attr(ps.get(), "filename") : PyRef();
+        std::string vmlinux = fn ? as_string(fn.get()).value_or("") : "";
+        PyErr_Clear();
+        LoadOffset lo = s.forced_offset ? forced_load_offset(*s.target, vmlinux, id.core_path, *s.forced_offset)
+                                        : detect_load_offset(*s.target, vmlinux, id.core_path);
         s.target->set_load_offset(lo.offset, lo.image_start, lo.image_end);
         s.kaslr = lo;
         s.kernel.reset();
@@ -150,20 +142,22 @@ void ensure_kernel(Session& s, Output* notes) {
         notes->write(line + "\n");
         s.announced = line;
     }
+    if (!s.kaslr->wrong.empty() && !accept_wrong_offset) throw Error(s.kaslr->wrong);
 }
 
 // Runs fn(session) inside a command's bracket: target ready, Ctrl-C polled,
 // every C++ failure turned into the text of one line (empty on success).
-// A new KASLR offset is announced on `out` unless `quiet` (completion).
+// A new KASLR offset is announced on `out` unless `quiet` (completion,
+// netdbg-kaslr); a wrong forced offset fails unless `accept_wrong_offset`.
 template <class F>
-std::string guarded(GdbOutput& out, F&& fn, bool quiet = false) {
+std::string guarded(GdbOutput& out, F&& fn, bool quiet = false, bool accept_wrong_offset = false) {
     std::string failure;
     Session* s = nullptr;
     bool interrupted = false;
     try {
         s = &get_session();
         s->target->begin_command(out.broken_flag());
-        ensure_kernel(*s, quiet ? nullptr : &out);
+        ensure_kernel(*s, quiet ? nullptr : &out, accept_wrong_offset);
         fn(*s);
     } catch (const Interrupted& e) {
         failure = e.what();
@@ -277,8 +271,9 @@ PyObject* py_kaslr(PyObject*, PyObject* args) {
         [&](Session& s) {
             offset = s.kaslr->offset;
             line = s.announced = offset_line(*s.kaslr);
+            if (!s.kaslr->wrong.empty()) line += "\nnetdbg-kaslr: " + s.kaslr->wrong;
         },
-        true);
+        true, true);
     if (!failure.empty()) return Py_BuildValue("(ON)", Py_None, text("netdbg-kaslr: " + failure));
     return Py_BuildValue("(KN)", static_cast<unsigned long long>(offset), text(line));
 }
