@@ -67,25 +67,32 @@ class _Completer:
         self.positional_device = bool(_DEVICE_WORDS.search(positional))
 
     def complete(self, text, word):
+        # gdb's word breaks at '-' (and '=', '.'): for "--gr" `word` is
+        # "gr". Match the whole argument and answer for gdb's word: the
+        # candidates without the part of the argument before it.
         if word is None:
             word = ""
-        if word.startswith("-"):
-            return [o for o in self.options if o.startswith(word)]
-        before = text[: len(text) - len(word)].split()
+        arg = "" if text[-1:].isspace() else (text.split() or [""])[-1]
+        if not arg.endswith(word):
+            arg = word
+        lead = len(arg) - len(word)
+        if arg.startswith("-"):
+            return [o[lead:] for o in self.options if o.startswith(arg)]
+        before = text[: len(text) - len(arg)].split()
         prev = before[-1] if before else ""
         if prev in self.device_options or (self.positional_device and not prev.startswith("-")):
-            return self.devices(word)
+            return [n[lead:] for n in self.devices(arg)]
         if prev in self.symbol_options or self.positional_symbol:
             return gdb.COMPLETE_SYMBOL
         return gdb.COMPLETE_NONE
 
     @staticmethod
-    def devices(word):
+    def devices(prefix):
         try:
             names = _netdbg.netdev_names()
         except Exception:  # completion must never fail loudly
             return []
-        return sorted(n for n in set(names) if n.startswith(word))
+        return sorted(n for n in set(names) if n.startswith(prefix))
 
 
 # --- the commands -------------------------------------------------------------
@@ -112,7 +119,9 @@ def _make_command(entry):
 
     cls = type("Netdbg_" + re.sub(r"\W", "_", name), (gdb.Command,),
                {"__doc__": entry["help"], "invoke": invoke, "complete": complete})
-    return cls(name, gdb.COMMAND_DATA)
+    # COMMAND_USER: `help user-defined` lists netdbg's commands together
+    # (gdb lists a class's commands only under that class's help).
+    return cls(name, gdb.COMMAND_USER)
 
 
 class NetdbgKaslr(gdb.Command):
@@ -137,7 +146,7 @@ DESCRIPTION
   relocate them too: symbol-file -o OFFSET /path/to/vmlinux."""
 
     def __init__(self):
-        super().__init__("netdbg-kaslr", gdb.COMMAND_DATA)
+        super().__init__("netdbg-kaslr", gdb.COMMAND_USER)
 
     def invoke(self, arg, from_tty):
         args = _argv(arg)
@@ -192,7 +201,7 @@ DESCRIPTION
   Modules whose symbol file is already loaded are skipped."""
 
     def __init__(self):
-        super().__init__("netdbg-load-modules", gdb.COMMAND_FILES, gdb.COMPLETE_FILENAME)
+        super().__init__("netdbg-load-modules", gdb.COMMAND_USER, gdb.COMPLETE_FILENAME)
 
     def invoke(self, arg, from_tty):
         dirs = _argv(arg)

@@ -28,7 +28,7 @@ def session():
         "rtnlowner bogus",                           # 7
         "help rtnlowner",                            # 8
         "complete lockowner nd_chain_mu",            # 9
-        "complete uninterruptible --gr",             # 10
+        "complete uninterruptible --gro",            # 10
         "netdbg -v",                                 # 11
         "netdbg -v",                                 # 12: the same pages again
         "python import _netdbg; print(_netdbg.stats())",  # 13
@@ -37,6 +37,8 @@ def session():
         "help user-defined",                         # 16
         "netdbg-load-modules",                       # 17: list only
         "uninterruptible --for 1x",                  # 18
+        "complete uninterruptible --gr",             # 19: --group or --graph
+        "complete aclist --json --a",                # 20
     ]
     parts, raw = run_gdb(commands, scenario=SCENARIO, modules_dir=MODULES)
     return parts
@@ -118,7 +120,10 @@ def test_help_is_the_help_page(session):
 
 def test_completion(session):
     assert "lockowner nd_chain_mutex" in session[9].splitlines()
+    # gdb breaks words at '-': the whole option is completed all the same.
     assert session[10].splitlines() == ["uninterruptible --group"]
+    assert sorted(session[19].splitlines()) == ["uninterruptible --graph", "uninterruptible --group"]
+    assert session[20].splitlines() == ["aclist --json --all-netns"]
 
 
 def test_dump_pages_stay_cached(session):
