@@ -52,9 +52,10 @@ class CrashSession:
         os.write(self.fd, line.encode() + b"\r")
 
     def run(self, line, timeout=60):
-        """Types a command and returns what it printed before the next prompt."""
+        """Types a command and returns what it printed before the next prompt
+        (not the prompt itself: a --json answer is exactly its document)."""
         self.send(line)
-        out = self.expect_prompt(timeout)
+        out = self.expect_prompt(timeout).removesuffix(PROMPT.decode())
         return out.split("\n", 1)[1] if "\n" in out else ""
 
     def interrupt(self):
