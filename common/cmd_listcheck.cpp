@@ -104,9 +104,18 @@ Heads resolve_heads(Kernel& k, const std::string& arg) {
     }
     if (member.find('.') != std::string::npos)
         throw Error(fmt::format("{}: one member level only (symbol.member)", arg));
-    auto st = type ? struct_name(elem) : std::nullopt;
-    if (!st)
-        throw Error(fmt::format("{}: {} is {}, not a struct", arg, sym, type ? *type : "of unknown type"));
+    if (!type) {
+        // A symbol without debuginfo (kallsyms only, or a module whose
+        // `mod -s` file is another build): nothing says what it is.
+        auto where = t.symbolize(*addr);
+        std::string module = where && !where->module.empty() ? where->module : "";
+        throw Error(fmt::format("{}: the debug info has no type for {}{}", arg, sym,
+                                module.empty() ? ""
+                                               : fmt::format(" (module {}: load its own debuginfo, mod -s {} FILE.ko)",
+                                                             module, module)));
+    }
+    auto st = struct_name(elem);
+    if (!st) throw Error(fmt::format("{}: {} is {}, not a struct", arg, sym, *type));
     StructLayout L(t, *st);
     h.first += L.require(member).offset;
     h.owner_offset = L.offset(member);
