@@ -2,7 +2,10 @@
 clear line, within a bounded time, and crash stays usable.
 
 - truncated: the rtnl-stuck dump cut in half (the kdump is refused by crash
-  itself; the paging ELF opens with its upper half unreadable);
+  itself; so is the paging ELF cut as it is, since the per-CPU areas crash
+  needs to start sit at the top of RAM: the copy stores RAM's top 64 MiB
+  first, then the rest from address 0, and is cut in half, so RAM from
+  about 200 MiB up to that top is missing);
 - another build's debug info: the backptr dump with nd_rtnl_stuck.ko loaded
   as nd_backptr's object (`mod -s` accepts it), so its types are missing and
   its lock symbols point into memory that holds something else (the only
@@ -89,10 +92,86 @@ def test_truncated_kdump_is_refused_by_crash_with_a_clear_message():
     assert "truncated" in p.stderr + p.stdout
 
 
+ELF_PHDR = "<IIQQQQQQ"  # p_type p_flags p_offset p_vaddr p_paddr p_filesz p_memsz p_align
+
+
+def copy_range(fi, fo, src_off, dst_off, length, limit):
+    """Copies length bytes from src_off to dst_off, none at or past limit."""
+    length = max(0, min(length, limit - dst_off))
+    fi.seek(src_off)
+    fo.seek(dst_off)
+    while length > 0:
+        chunk = fi.read(min(length, 1 << 24))
+        assert chunk, "short read"
+        fo.write(chunk)
+        length -= len(chunk)
+
+
+def top_first_elf_copy(scenario, name, keep_top, size):
+    """A copy of a scenario's paging ELF whose file holds the top keep_top
+    bytes of physical memory first, then the rest, cut at `size` bytes:
+    the memory past the cut is missing, the top of RAM is not."""
+    d = HOSTILE / name
+    d.mkdir(parents=True, exist_ok=True)
+    src, dst = dump_dir(scenario) / "vmcore.elf", d / "vmcore"
+    with open(src, "rb") as fi:
+        eh = bytearray(fi.read(64))
+        assert eh[:4] == b"\x7fELF" and eh[4] == 2
+        phoff, = struct.unpack_from("<Q", eh, 32)
+        phentsize, phnum = struct.unpack_from("<HH", eh, 54)
+        fi.seek(phoff)
+        table = fi.read(phentsize * phnum)
+        phdrs = [list(struct.unpack_from(ELF_PHDR, table, i * phentsize)) for i in range(phnum)]
+        loads = [p for p in phdrs if p[0] == 1 and p[5]]
+        delta = loads[0][2] - loads[0][4]
+        assert all(p[2] - p[4] == delta for p in loads), "file offsets do not follow physical addresses"
+        top = max(p[4] + p[5] for p in loads)
+        split = top - keep_top
+        new = []  # a PT_LOAD across the split becomes two
+        for p in phdrs:
+            if p[0] == 1 and p[4] < split < p[4] + p[5]:
+                low, high = list(p), list(p)
+                low[5] = low[6] = split - p[4]
+                high[3] += split - p[4]
+                high[4] = split
+                high[5] = high[6] = p[4] + p[5] - split
+                new += [low, high]
+            else:
+                new.append(p)
+        notes = []
+        for p in new:
+            if p[0] != 1:
+                fi.seek(p[2])
+                notes.append((p, fi.read(p[5])))
+        offset = 64 + len(new) * phentsize
+        for p, blob in notes:
+            p[2] = offset
+            offset += len(blob)
+        base = (offset + 4095) & ~4095
+        for p in new:
+            if p[0] == 1:
+                p[2] = base + (p[4] - split if p[4] >= split else keep_top + p[4])
+        struct.pack_into("<Q", eh, 32, 64)
+        struct.pack_into("<H", eh, 56, len(new))
+        with open(dst, "wb") as fo:
+            fo.write(eh)
+            for p in new:
+                fo.write(struct.pack(ELF_PHDR, *p))
+            for p, blob in notes:
+                fo.write(blob)
+            copy_range(fi, fo, delta + split, base, keep_top, size)
+            copy_range(fi, fo, delta, base + keep_top, split, size)
+            fo.truncate(size)
+    mods = d / "modules"
+    if not mods.exists():
+        mods.symlink_to(dump_dir(scenario) / "modules")
+    return f"../hostile/{name}"
+
+
 @pytest.fixture(scope="module")
 def truncated_elf():
     src = dump_dir("rtnl-stuck") / "vmcore.elf"
-    name = hostile_copy("rtnl-stuck", "truncated-elf", "vmcore.elf", src.stat().st_size // 2)
+    name = top_first_elf_copy("rtnl-stuck", "truncated-elf", 64 << 20, src.stat().st_size // 2)
     commands = []
     for c in ALL_COMMANDS:
         commands += [c, "sym rtnl_mutex"]
