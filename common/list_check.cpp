@@ -132,6 +132,16 @@ ListWalk check_list(Kernel& k, const ListShape& s, addr_t head, addr_t owner,
     // Brent: `tortoise` jumps to the hare at every power of two.
     addr_t tortoise = head;
     std::size_t power = 1, lambda = 0;
+    // Ctrl-C is polled every 4096 entries, and after every entry that
+    // missed the page cache: on a slow target (a live gdbstub, a remote
+    // dump) 4096 misses can take many seconds, and a miss already costs
+    // far more than the poll.
+    std::uint64_t polled_reads = mem.target_reads();
+    auto poll_interrupt = [&](std::size_t n) {
+        if ((n & 0xfff) != 0 && mem.target_reads() == polled_reads) return;
+        polled_reads = mem.target_reads();
+        k.check_interrupt();
+    };
 
     while (true) {
         // Findings about `next` name the entry that holds it: cur.
@@ -220,7 +230,7 @@ ListWalk check_list(Kernel& k, const ListShape& s, addr_t head, addr_t owner,
         cur_deleted = deleted;
         next = load64(buf.data() + off + kNextOff);
         ++index;
-        if ((index & 0xfff) == 0) k.check_interrupt();
+        poll_interrupt(index);
 
         ++lambda;
         if (node == tortoise) {
@@ -241,7 +251,7 @@ ListWalk check_list(Kernel& k, const ListShape& s, addr_t head, addr_t owner,
             while (ok && a != b) {
                 ok = step(a, a) && step(b, b);
                 ++mu;
-                if ((mu & 0xfff) == 0) k.check_interrupt();
+                poll_interrupt(mu);
             }
             addr_t last = a;
             for (std::size_t i = 0; ok && i + 1 < lambda; ++i) ok = step(last, last);
