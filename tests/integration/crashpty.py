@@ -5,11 +5,13 @@ import pty
 import re
 import select
 import signal
+import itertools
 import time
 
 from crashrun import VMLINUX, dump_dir
 
 PROMPT = b"crash> "
+_tokens = itertools.count()
 
 
 class CrashSession:
@@ -57,6 +59,25 @@ class CrashSession:
         self.send(line)
         out = self.expect_prompt(timeout).removesuffix(PROMPT.decode())
         return out.split("\n", 1)[1] if "\n" in out else ""
+
+    def sync(self, timeout=60):
+        """Discards everything up to the answer of a command of our own.
+        Ctrl-C at the prompt (a command that ended just before the key)
+        makes crash print a second prompt; without this the next run()
+        would take that prompt for its answer."""
+        token = f"netdbg-sync-{os.getpid()}-{next(_tokens)}".encode()
+        self.send("echo " + token.decode())
+        self.read_until(rb"\n" + token + rb"\r?\n" + re.escape(PROMPT), timeout)
+
+    def syscall(self):
+        """The system call crash is blocked in (/proc/PID/syscall: its
+        number), or None while it runs."""
+        try:
+            with open(f"/proc/{self.pid}/syscall") as f:
+                first = f.read().split()[0]
+        except (OSError, IndexError):
+            return None
+        return int(first) if first.isdigit() else None
 
     def interrupt(self):
         os.write(self.fd, b"\x03")  # the terminal turns it into SIGINT

@@ -1,7 +1,14 @@
 """Ctrl-C in the middle of a netdbg walk returns to crash's prompt with a
 clear line, and the session goes on: crash under a pseudo-terminal, reads
 slowed down (NETDBG_TEST_READ_DELAY_US) so the walk is still running when
-the key is pressed."""
+the key is pressed.
+
+The delay applies to netdbg's page-cache misses only, and the cache lives
+as long as netdbg is loaded: a second command over the same pages is
+instant. So netdbg is reloaded before each interrupted command (a cold
+cache, every page read waits), and the key is pressed once crash is seen
+sleeping in one of those delayed reads (/proc/PID/syscall), not after a
+fixed time a loaded machine may not honour."""
 import time
 
 import pytest
@@ -13,23 +20,44 @@ SCENARIO = "rtnl-stuck"
 M = manifest(SCENARIO)
 
 
+DELAY_US = 20000  # per page read: a cold walk of a few hundred pages takes seconds
+SLEEP_SYSCALLS = {35, 230}  # x86_64 nanosleep, clock_nanosleep: usleep() in CrashTarget::read
+
+
 @pytest.fixture(scope="module")
 def slow_crash():
-    s = CrashSession(SCENARIO, env={"NETDBG_TEST_READ_DELAY_US": "20000"})
+    s = CrashSession(SCENARIO, env={"NETDBG_TEST_READ_DELAY_US": str(DELAY_US)})
     out = s.run(f"extend {EXTENSION}", timeout=60)
     assert "shared object" in out
     yield s
     s.close()
 
 
+def reload_netdbg(s):
+    """A fresh netdbg: its page cache is empty, so every page costs DELAY_US."""
+    s.run(f"extend -u {EXTENSION}", timeout=60)
+    assert "shared object" in s.run(f"extend {EXTENSION}", timeout=60)
+
+
+def wait_for_a_slow_read(s, timeout=120):
+    """Returns once crash sleeps in a delayed read: the command is walking."""
+    deadline = time.monotonic() + timeout
+    while s.syscall() not in SLEEP_SYSCALLS:
+        assert time.monotonic() < deadline, "crash never slept in a delayed read (NETDBG_TEST_READ_DELAY_US)"
+        time.sleep(0.001)
+
+
 def interrupt_mid_walk(s, command):
+    reload_netdbg(s)
     s.send(command)
-    time.sleep(1.0)  # at 20 ms per page the walk needs several seconds
+    wait_for_a_slow_read(s)
     started = time.monotonic()
     s.interrupt()
     out = s.expect_prompt(timeout=30)
-    assert time.monotonic() - started < 10, "the walk did not stop soon after Ctrl-C"
-    assert "interrupted" in out
+    stopped = time.monotonic() - started
+    s.sync()  # a command that ended before the key leaves a second prompt
+    assert stopped < 10, "the walk did not stop soon after Ctrl-C"
+    assert "interrupted" in out, out
     assert s.alive()
 
 
@@ -45,10 +73,7 @@ def test_ctrl_c_mid_walk_returns_to_the_prompt(slow_crash, command):
 
 def test_next_command_after_interrupt_completes(slow_crash):
     s = slow_crash
-    s.send("uninterruptible")
-    time.sleep(0.5)
-    s.interrupt()
-    s.expect_prompt(timeout=30)
+    interrupt_mid_walk(s, "uninterruptible")
     out = s.run("lockowner rtnl_mutex", timeout=600)
     owner = M["rtnl_owner"]
     assert f"pid {owner['pid']}" in out
@@ -104,7 +129,7 @@ def sessions():
             for s in open_.values():
                 s.close()
             open_.clear()
-            s = CrashSession(scenario, env={"NETDBG_TEST_READ_DELAY_US": "20000"})
+            s = CrashSession(scenario, env={"NETDBG_TEST_READ_DELAY_US": str(DELAY_US)})
             assert "shared object" in s.run(f"extend {EXTENSION}", timeout=60)
             for m in modules:
                 out = s.run(f"mod -s {m} {dump_dir(scenario) / 'modules' / (m + '.ko')}", timeout=180)
