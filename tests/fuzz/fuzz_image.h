@@ -37,7 +37,7 @@ struct Region {
 
 class HostileImage {
 public:
-    // Snapshots the pages under regions (all mapped).
+    // Snapshots the mapped pages under regions; only those are patched.
     HostileImage(test::FakeTarget& t, std::vector<Region> regions);
 
     // Patches the image with the input, runs body, restores the image.
