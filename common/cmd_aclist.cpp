@@ -1,5 +1,7 @@
 // aclist: the IPv6 anycast (or, with --mc, multicast) addresses of every
 // device's inet6_dev, with the integrity of each list and the rtnl context.
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "commands.h"
@@ -24,8 +26,11 @@ struct Clock {
     }
     // Milliseconds from stamp to the dump, if both are known.
     std::optional<std::int64_t> ago_ms(const std::optional<std::uint64_t>& stamp) const {
-        if (!stamp || !jiffies || !hz) return std::nullopt;
+        if (!stamp || !jiffies || !hz || *hz == 0) return std::nullopt;
         auto d = static_cast<std::int64_t>(*jiffies - *stamp);
+        // A stamp that far from jiffies is garbage, not a time of this boot.
+        constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max() / 1000;
+        if (d > kMax || d < -kMax) return std::nullopt;
         return d * 1000 / static_cast<std::int64_t>(*hz);
     }
 };

@@ -343,3 +343,20 @@ TEST(Aclist, ArgumentsAndMissingLayout) {
         EXPECT_NE(std::string(e.what()).find("'ac_list'"), std::string::npos) << e.what();
     }
 }
+
+TEST(Aclist, GarbageTimestampsGiveNoAge) {
+    // A stamp far from jiffies (found by fuzzing: the age overflowed int64).
+    Net n;
+    addr_t d0 = n.dev("dummy0", 2);
+    addr_t e = n.ac(d0, "2001:db8::");
+    n.img.u64(e + 56, 0x2152411021524110ULL);
+    n.img.u64(e + 64, n.jiffies + 0x4000000000000000ULL);
+    int rc = -1;
+    ordered_json j = n.fk.run_json("aclist", {}, &rc);
+    EXPECT_EQ(rc, 0);
+    const auto& entry = j["devices"][0]["entries"][0];
+    EXPECT_TRUE(entry["created_ago_ms"].is_null()) << entry;
+    EXPECT_TRUE(entry["updated_ago_ms"].is_null()) << entry;
+    std::string text = n.fk.run("aclist", {}, &rc);
+    EXPECT_NE(text.find("2001:db8::"), std::string::npos) << text;
+}
