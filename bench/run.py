@@ -2,6 +2,7 @@
 """make bench: netdbg against crash's built-ins and drgn on the scale dump.
 
   bench/run.py [--reps N] [--build DIR] [--json FILE]
+  bench/run.py --live-only [--live-state DIR] [--build DIR]   (step 4's live part alone)
 
 1. Makes the scale dump (dumps/make-dump.sh scale, under the QEMU lock; a
    no-op when it is up to date) and checks it once with dumps/check-scale.py.
@@ -16,7 +17,9 @@
 3. The drgn baselines (bench/drgn_*.py) on vmcore.elf, N timed runs each
    after an untimed warm-up run whose answer is compared with netdbg's.
 4. gdb, when the gdb front end exists: the same commands on vmcore.elf, and
-   the remote memory requests of each on a live gdbstub guest.
+   the remote memory requests of each on a live gdbstub guest: the `m`
+   packets gdb sends to QEMU's stub (at most 2 KiB each, so a page costs
+   two), the target rtnlowner's <= 50 is checked against.
 Prints a table of medians with ratios. Ratios use CPU time (the process's
 own time on a CPU: /proc/PID/schedstat for crash, process_time() for
 drgn), because the machine may be shared; wall-clock medians are shown too.
@@ -187,10 +190,14 @@ def run_drgn(script, reps, *args):
 # ---- gdb ------------------------------------------------------------------------
 # Runs inside gdb's Python after netdbg-gdb.py: the answers (--json) of each
 # command, then reps timed runs of each with netdbg's page cache dropped
-# first, and the remote requests of one run: netdbg's page reads into gdb and
-# gdb's own `m` packets (counted from `set debug remote 1` on gdb's log).
-GDB_DRIVER = r'''
-import gdb, json, sys, time
+# first, and the remote requests of one run: netdbg's page reads (remote,
+# into gdb, and local, from the vmlinux file) and gdb's own `m` packets,
+# counted from `set debug remote 1`. gdb 13 sends that log to gdb_stdlog,
+# which gdb.execute(..., to_string=True) captures along with the command's
+# output: the packets are counted in the captured text, and on gdb's stderr
+# between the marks in case a gdb leaves the log there.
+GDB_DRIVER = r"""
+import gdb, json, re, sys, time
 nd = sys.modules["_netdbg"]
 cases, answers, reps, live = json.loads(%(args)r)
 out = {"times": {}, "answers": {}, "requests": {}}
@@ -208,12 +215,15 @@ for name, cmd in cases:
     if live:
         gdb.execute("set debug remote 1")
         gdb.write("%(mark)s begin %%s\n" %% name, gdb.STDLOG)
-    run(cmd)
+    text = run(cmd)
     if live:
         gdb.write("%(mark)s end %%s\n" %% name, gdb.STDLOG)
         gdb.execute("set debug remote 0")
     s1 = nd.stats()
-    out["requests"][name] = {"pages": s1["pages"] - s0["pages"], "read_calls": s1["read_calls"] - s0["read_calls"]}
+    r = {k: s1.get(k, 0) - s0.get(k, 0) for k in ("pages", "read_calls", "local_reads")}
+    if live:
+        r["packets_captured"] = len(re.findall(%(packet)r, text))
+    out["requests"][name] = r
 for r in range(reps):
     for name, cmd in cases:
         nd.drop_memory()
@@ -223,7 +233,11 @@ for r in range(reps):
         t["wall"].append(time.perf_counter() - t0)
         t["cpu"].append(time.process_time() - c0)
 gdb.write("%(mark)s result " + json.dumps(out) + "\n")
-'''
+"""
+# A memory read sent to the stub, as `set debug remote 1` logs it (gdb 13:
+# "[remote] Sending packet: $mffffffff82a1a000,800#4e"): `m` (hex), or the
+# binary `x` of newer gdbs.
+PACKET = r"Sending packet: \$[mx][0-9a-fA-F]+,[0-9a-fA-F]+#"
 
 
 def gdb_front_end(build):
@@ -236,7 +250,8 @@ def run_gdb(gdb_dir, target_cmds, cases, answers, reps, live, modules_dir, tmp):
     sys.path.insert(0, str(REPO / "tests" / "integration"))
     import gdbrun  # noqa: E402  (the indexed vmlinux copy: gdb loads it in seconds)
     driver = tmp / "gdb-driver.py"
-    driver.write_text(GDB_DRIVER % {"mark": MARK, "args": json.dumps([cases, answers, reps, live])})
+    driver.write_text(GDB_DRIVER % {"mark": MARK, "packet": PACKET,
+                                    "args": json.dumps([cases, answers, reps, live])})
     argv = ["gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "set width 0",
             "-ex", f"file {gdbrun.indexed_vmlinux()}"]
     for c in target_cmds:
@@ -253,18 +268,21 @@ def run_gdb(gdb_dir, target_cmds, cases, answers, reps, live, modules_dir, tmp):
             res = json.loads(line[len(f"{MARK} result "):])
     if res is None:
         raise RuntimeError(f"gdb printed no result:\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
-    if live:  # gdb's `m` packets between the marks of each command
-        packets, current = {}, None
+    if live:  # gdb's packets: in each command's captured text, and on stderr between its marks
+        logged, current = {}, None
         for line in p.stderr.splitlines():
             if line.startswith(f"{MARK} begin "):
                 current = line.split()[-1]
-                packets[current] = 0
+                logged[current] = 0
             elif line.startswith(f"{MARK} end "):
                 current = None
-            elif current and re.search(r"Sending packet: \$m[0-9a-f]", line):
-                packets[current] += 1
-        for name, n in packets.items():
-            res["requests"].setdefault(name, {})["packets"] = n
+            elif current and re.search(PACKET, line):
+                logged[current] += 1
+        for name, r in res["requests"].items():
+            n = r.pop("packets_captured", 0) + logged.get(name, 0)
+            # No packet at all while netdbg read from gdb: the log was not
+            # seen (another gdb's format or destination), not zero requests.
+            r["packets"] = n if n or not r.get("read_calls") else None
     return res
 
 
@@ -284,20 +302,49 @@ LIVE_CASES = {
 }
 
 
-def gdb_live(gdb_dir, have, tmp):
+def gdb_live(gdb_dir, have, tmp, state=None):
+    """The remote requests of LIVE_CASES on a live rtnl-stuck guest: booted
+    here (and stopped after), or the running one of dumps/live-guest.sh in
+    `state`."""
     script = REPO / "dumps" / "live-guest.sh"
     if not script.exists():
         return None
-    state = tmp / "live"
-    log("live rtnl-stuck guest with a gdbstub (dumps/live-guest.sh, under the QEMU lock)")
-    subprocess.run([str(script), "start", "rtnl-stuck", str(state)], check=True, stdout=subprocess.DEVNULL)
+    booted = state is None
+    if booted:
+        state = tmp / "live"
+        log("live rtnl-stuck guest with a gdbstub (dumps/live-guest.sh, under the QEMU lock)")
+        subprocess.run([str(script), "start", "rtnl-stuck", str(state)], check=True, stdout=subprocess.DEVNULL)
     try:
-        env = dict(line.split("=", 1) for line in (state / "env").read_text().split() if "=" in line)
+        env = dict(line.split("=", 1) for line in (Path(state) / "env").read_text().split() if "=" in line)
         cases = [[n, c] for n, c in LIVE_CASES.items() if n in have]
         return run_gdb(gdb_dir, [f"target remote 127.0.0.1:{env['GDB_PORT']}"], cases, [], 0, True,
                        CACHE / "dumps" / "rtnl-stuck" / "modules", tmp)
     finally:
-        subprocess.run([str(script), "stop", str(state)], stdout=subprocess.DEVNULL)
+        if booted:
+            subprocess.run([str(script), "stop", str(state)], stdout=subprocess.DEVNULL)
+
+
+def live_only(build, state, json_out):
+    """--live-only: the live guest's part of the benchmark alone (~2 min)."""
+    gdb_dir = gdb_front_end(build)
+    if not gdb_dir:
+        sys.exit(f"bench: no gdb front end in {build}/gdb")
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="netdbg-bench-") as td:
+        live = gdb_live(gdb_dir, set(LIVE_CASES), Path(td), state)
+    rtnl_requests = live_table(live)
+    print()
+    print("targets:")
+
+    def target(label, ok, text):
+        print(f"  {'n/a ' if ok is None else 'PASS' if ok else 'MISS'} {label}: {text}")
+        if ok is False:
+            problems.append(f"target missed: {label}")
+
+    rtnl_target(rtnl_requests, target)
+    if json_out:
+        Path(json_out).write_text(json.dumps({"live": live, "problems": problems}, indent=1) + "\n")
+    return 1 if problems else 0
 
 
 # ---- answers --------------------------------------------------------------------
@@ -404,7 +451,13 @@ def main():
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--cached-dump", action="store_true",
                     help="use the scale dump in the cache as it is (do not rebuild or check it)")
+    ap.add_argument("--live-only", action="store_true",
+                    help="only the remote requests on a live rtnl-stuck guest (gdb front end)")
+    ap.add_argument("--live-state", metavar="DIR",
+                    help="with --live-only: the running guest of `dumps/live-guest.sh start rtnl-stuck DIR`")
     a = ap.parse_args()
+    if a.live_only:
+        return live_only(Path(a.build).resolve(), a.live_state, a.json)
     so = Path(a.build).resolve() / "netdbg.so"
     if not so.exists():
         sys.exit(f"bench: {so} missing (make build)")
@@ -436,6 +489,43 @@ def main():
                 problems.append(f"gdb on a live guest failed: {e}")
     report(manifest, a.reps, have, times, rss, calib, problems, a.json, gdb_elf, live)
     return 1 if problems else 0
+
+
+def live_table(live):
+    """Prints the remote requests of each command on the live guest; returns rtnlowner's
+    (count, what was counted) for the target, or None."""
+    rtnl_requests = None
+    na = "n/a (command not available)"
+    if live is None:
+        print("remote memory requests on a live gdbstub guest: n/a (gdb front end or dumps/live-guest.sh missing)")
+    else:
+        print()
+        print(f"{'live rtnl-stuck guest over gdbstub':<56} {'PAGES':>5} {'REMOTE':>6} {'LOCAL':>5} {'PACKETS':>7}")
+        for name, cmd in LIVE_CASES.items():
+            r = live["requests"].get(name)
+            if r is None:
+                print(f"{cmd:<56} {na}")
+                continue
+            packets = r.get("packets")
+            print(f"{cmd:<56} {r.get('pages', 0):>5} {r.get('read_calls', 0):>6} {r.get('local_reads', 0):>5} "
+                  f"{'n/a' if packets is None else packets:>7}")
+        r = live["requests"].get("rtnlowner")
+        if r:
+            if r.get("packets") is not None:
+                rtnl_requests = (r["packets"], "packets to the stub")
+            else:  # the debug log was not seen: at least one request per remote page
+                rtnl_requests = (r.get("read_calls", 0), "remote page reads; packets not counted")
+        print("(PAGES: pages netdbg's cache asked for; REMOTE: read through gdb; LOCAL: read-only kernel image")
+        print(" sections read from the vmlinux file; PACKETS: gdb's memory-read packets to the stub, which")
+        print(" answers at most 2 KiB per packet)")
+    return rtnl_requests
+
+
+def rtnl_target(rtnl_requests, target):
+    target("rtnlowner over gdbstub in <= 50 remote memory requests",
+           None if rtnl_requests is None else rtnl_requests[0] <= 50,
+           "n/a (gdb front end not available)" if rtnl_requests is None
+           else f"{rtnl_requests[0]} requests ({rtnl_requests[1]})")
 
 
 def report(manifest, reps, have, times, rss, calib, problems, json_out, gdb_elf=None, live=None):
@@ -508,21 +598,7 @@ def report(manifest, reps, have, times, rss, calib, problems, json_out, gdb_elf=
             c = med(t["cpu"])
             vs = f"{c / ours:.1f}x crash's time" if ours and c is not None else ""
             print(f"{cmd[:44]:<44} {fmt_s(med(t['wall'])):>9} {fmt_s(c):>9}  {vs}")
-    rtnl_requests = None
-    if live is None:
-        print("remote memory requests on a live gdbstub guest: n/a (gdb front end or dumps/live-guest.sh missing)")
-    else:
-        print()
-        print(f"{'live rtnl-stuck guest over gdbstub':<60} {'PAGES':>6} {'PACKETS':>8}")
-        for name, cmd in LIVE_CASES.items():
-            r = live["requests"].get(name)
-            if r is None:
-                print(f"{cmd:<60} {na}")
-                continue
-            print(f"{cmd:<60} {r.get('pages', 0):>6} {r.get('packets', 'n/a'):>8}")
-        r = live["requests"].get("rtnlowner")
-        rtnl_requests = r.get("packets", r.get("pages")) if r else None
-        print("(PAGES: netdbg's page reads from gdb; PACKETS: gdb's `m` packets to the stub)")
+    rtnl_requests = live_table(live)
 
     print()
     print("targets:")
@@ -550,9 +626,7 @@ def report(manifest, reps, have, times, rss, calib, problems, json_out, gdb_elf=
     r = ratio("drgn-uninterruptible", "uninterruptible")
     target("uninterruptible --group >= 2x faster than drgn", None if r is None else r >= 2,
            "n/a" if r is None else f"{r:.1f}x")
-    target("rtnlowner over gdbstub in <= 50 remote memory requests",
-           None if rtnl_requests is None else rtnl_requests <= 50,
-           "n/a (gdb front end not available)" if rtnl_requests is None else f"{rtnl_requests} requests")
+    rtnl_target(rtnl_requests, target)
     if problems:
         print()
         for p in problems:

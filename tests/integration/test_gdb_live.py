@@ -118,3 +118,31 @@ def test_every_command_runs_live(guest):
     assert "Traceback" not in raw
     assert f"rtnl_mutex held by {m['rtnl_owner']['comm']} (pid {m['rtnl_owner']['pid']}" in \
         parts[lines.index("rtnlowner")]
+
+
+def test_remote_requests_of_rtnlowner(guest, record_property):
+    """The remote memory requests of rtnlowner over the gdbstub, recorded
+    (bench/gdb_remote_requests.py's measure(): gdb's own packet log, not
+    netdbg's counters alone) in BUILD/gdb-live-requests.json and as test
+    properties; a count, never a time."""
+    import sys
+    sys.path.insert(0, str(REPO / "bench"))
+    import gdb_remote_requests
+    from crashrun import BUILD
+    env, _ = guest
+    r = gdb_remote_requests.measure(env["GDB_PORT"], modules_dir())
+    (BUILD / "gdb-live-requests.json").write_text(json.dumps(r, indent=1) + "\n")
+    for tag, v in r.items():
+        for k in ("pages", "read_calls", "local_reads", "packets"):
+            record_property(f"rtnlowner_{tag}_{k}", v[k])
+    cold, warm, resume = r["cold"], r["warm"], r["resume"]
+    print(f"rtnlowner cold: {cold['packets']} packets, {cold['read_calls']} remote pages, "
+          f"{cold['local_reads']} pages from vmlinux")
+    assert cold["packets"] is not None, "gdb's `set debug remote` log showed no memory-read packet"
+    # QEMU answers at most 2 KiB per packet: each remote page is one packet or more.
+    assert cold["packets"] >= cold["read_calls"] > 0
+    # Every page came from gdb or from the vmlinux file (the target's own
+    # per-CPU reads go to gdb outside the page cache).
+    assert cold["pages"] <= cold["read_calls"] + cold["local_reads"]
+    assert warm["pages"] == warm["read_calls"] == warm["packets"] == 0, "the stopped target was read again"
+    assert resume["read_calls"] > 0, "the target ran, yet the cache answered"
