@@ -55,7 +55,7 @@ RtnlContext rtnl_context(Kernel& k) {
         return c;
     }
     try {
-        Snapshot s(k);
+        Snapshot s(k, TaskScope::Referenced);
         LockReport r = build_lock_report(s, *rtnl, false);
         c.line = lock_verdict(s, r);
         c.j = {{"verdict", c.line},

@@ -105,7 +105,7 @@ WaitGraph build_graph(Snapshot& s, bool include_idle) {
 // "nd_chain_holder (pid 80)" or, for a task that is not blocked itself,
 // with what it does.
 std::string node_label(const Snapshot& s, const WaitGraph& g, addr_t task) {
-    const Task* t = s.index.find(task);
+    const Task* t = s.task(task);
     if (!t) return fmt::format("{:016x} (not in task list)", task);
     if (g.of(task)) return task_label(*t);
     return fmt::format("{} (pid {}, {})", t->comm, t->pid, task_activity(s, *t, ""));
@@ -136,7 +136,7 @@ json chain_json(const WaitGraph& g, const std::vector<std::size_t>& chain) {
 
 std::string blocker_text(const Snapshot& s, const Blocked& b) {
     if (!b.blocker) return "-";
-    const Task* o = s.index.find(b.blocker->owner);
+    const Task* o = s.task(b.blocker->owner);
     std::string owner = !b.blocker->owner ? "no owner"
                         : o             ? fmt::format("{} {}", o->pid, o->comm)
                                         : fmt::format("{:016x}", b.blocker->owner);
@@ -215,7 +215,7 @@ WaitForGraph waitfor_graph(const Snapshot& s, const WaitGraph& g, std::size_t sh
     };
     auto task_node = [&](addr_t task, bool cyc) -> std::string {
         WaitForNode n{fmt::format("task_{:016x}", task), WaitForNode::Kind::Task, "", false, cyc};
-        const Task* t = s.index.find(task);
+        const Task* t = s.task(task);
         if (const Blocked* b = g.of(task)) {
             n.blocked = true;
             n.label = fmt::format("{}\npid {}  {:016x}\n{} {} for {}", t->comm, t->pid, task, s.state(*t),
@@ -300,7 +300,7 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
             json t = task_json(s, *b.task);
             t["wait_function"] = b.wait_function;
             if (b.blocker) {
-                const Task* ot = s.index.find(b.blocker->owner);
+                const Task* ot = s.task(b.blocker->owner);
                 t["blocker"] = {{"mutex", hex(b.blocker->mutex)},
                                 {"name", b.blocker->name},
                                 {"owner", hex(b.blocker->owner)},

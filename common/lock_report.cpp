@@ -11,7 +11,7 @@ LockReport build_lock_report(const Snapshot& s, addr_t mutex, bool with_chain) {
     LockReport r;
     r.mutex = read_mutex(k, mutex);
     if (r.mutex.owner) {
-        r.owner = s.index.find(r.mutex.owner);
+        r.owner = s.task(r.mutex.owner);
         if (r.owner) {
             r.owner_worker = task_worker(k, *r.owner);
             auto chain = call_chain(k, *r.owner);
@@ -23,7 +23,7 @@ LockReport build_lock_report(const Snapshot& s, addr_t mutex, bool with_chain) {
         k.check_interrupt();
         LockWaiter lw;
         lw.task_addr = w;
-        lw.task = s.index.find(w);
+        lw.task = s.task(w);
         if (lw.task) {
             lw.wait_function = wait_function(k, call_chain(k, *lw.task).frames);
             std::uint64_t blocked = s.since_last_arrival(*lw.task);
@@ -173,7 +173,7 @@ json lock_report_json(const Snapshot& s, const LockReport& r) {
 
 int run_lock_command(Kernel& k, const std::string& command, addr_t mutex, bool with_chain, bool as_json,
                      Output& out) {
-    Snapshot s(k);
+    Snapshot s(k, TaskScope::Referenced);
     LockReport r = build_lock_report(s, mutex, with_chain);
     if (as_json) {
         json j;

@@ -4,12 +4,28 @@
 
 namespace netdbg {
 
-Snapshot::Snapshot(Kernel& kernel)
-    : k(kernel), walk(for_each_task(kernel)), index(walk.tasks), states(kernel.get<TaskStates>()) {
+Snapshot::Snapshot(Kernel& kernel, TaskScope sc)
+    : k(kernel),
+      scope(sc),
+      walk(sc == TaskScope::All ? for_each_task(kernel) : TaskWalk{}),
+      index(walk.tasks),
+      states(kernel.get<TaskStates>()) {
     for (const RunQueue& rq : runqueues(k)) {
         now = std::max(now, rq.clock);
         running.emplace(rq.curr, rq.cpu);
+        if (rq.idle) idle_tasks.push_back(rq.idle);
     }
+}
+
+const Task* Snapshot::task(addr_t addr) const {
+    if (scope == TaskScope::All) return index.find(addr);
+    auto it = read_.find(addr);
+    if (it == read_.end()) {
+        std::unique_ptr<Task> t;
+        if (auto r = read_task(k, addr); r && task_is_listed(k, *r, idle_tasks)) t = std::make_unique<Task>(*r);
+        it = read_.emplace(addr, std::move(t)).first;
+    }
+    return it->second.get();
 }
 
 int Snapshot::running_cpu(addr_t task) const {

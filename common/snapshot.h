@@ -1,7 +1,8 @@
 // The scheduler's view at the dump's instant, gathered once per command:
-// every task, who is current on each CPU, and "now".
+// the tasks, who is current on each CPU, and "now".
 #pragma once
 
+#include <memory>
 #include <unordered_map>
 
 #include "json.h"
@@ -11,21 +12,34 @@
 
 namespace netdbg {
 
+// All: every task is walked (uninterruptible). Referenced: no walk; a task
+// is read when a command asks for it and checked with task_is_listed(), so
+// a lock report reads its owner and waiters only (a few pages over a
+// gdbstub, not every task_struct of the machine).
+enum class TaskScope { All, Referenced };
+
 struct Snapshot {
-    explicit Snapshot(Kernel& k);
+    explicit Snapshot(Kernel& k, TaskScope scope = TaskScope::All);
     Kernel& k;
-    TaskWalk walk;
+    TaskScope scope;
+    TaskWalk walk;  // empty for Referenced
     TaskIndex index;
     const TaskStates& states;
     std::uint64_t now = 0;
     std::unordered_map<addr_t, int> running;  // task -> CPU it is current on
+    std::vector<addr_t> idle_tasks;           // each CPU's rq->idle
 
+    // The task at addr, or null when it is not a task the kernel lists.
+    const Task* task(addr_t addr) const;
     int running_cpu(addr_t task) const;
     // crash's two-letter state of a task ("RU", "UN", ...).
     const char* state(const Task& t) const { return state_name(states.letter(t)); }
     std::uint64_t since_last_arrival(const Task& t) const {
         return now > t.last_arrival ? now - t.last_arrival : 0;
     }
+
+private:
+    mutable std::unordered_map<addr_t, std::unique_ptr<Task>> read_;  // Referenced: addr -> task or null
 };
 
 // "kworker/1:2 (pid 75)"

@@ -1,5 +1,7 @@
 #include "task.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "runqueue.h"
@@ -143,6 +145,18 @@ TaskWalk for_each_task(Kernel& k, std::size_t max) {
         if (rq.idle && rq.idle != init_task && add(rq.idle)) out.tasks.back().idle_task = true;
     }
     return out;
+}
+
+bool task_is_listed(Kernel& k, const Task& t, const std::vector<addr_t>& idle_tasks) {
+    if (t.pid == 0) return std::find(idle_tasks.begin(), idle_tasks.end(), t.addr) != idle_tasks.end();
+    const TaskLayout& L = k.get<TaskLayout>();
+    std::size_t link = L.tasks.offset;
+    if (t.pid != t.tgid) link = L.thread_node ? L.thread_node->offset : L.thread_group->offset;
+    addr_t node = t.addr + link;
+    auto next = k.mem().read_u64(node);
+    if (!next || *next == node) return false;
+    auto back = k.mem().read_u64(*next + 8);
+    return back && *back == node;
 }
 
 TaskIndex::TaskIndex(const std::vector<Task>& tasks) {

@@ -62,6 +62,12 @@ struct TaskWalk {
 };
 TaskWalk for_each_task(Kernel& k, std::size_t max = 1000000);
 
+// Whether a task read on its own is one the kernel lists, without walking
+// the list: a process's init_task.tasks node, or a thread's node in its
+// group, has a neighbour that points back to it; an idle task (pid 0, which
+// copy_process() never links) is one of idle_tasks.
+bool task_is_listed(Kernel& k, const Task& t, const std::vector<addr_t>& idle_tasks);
+
 // Tasks by address, for blocker and owner lookups.
 class TaskIndex {
 public:

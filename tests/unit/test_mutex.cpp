@@ -312,3 +312,29 @@ TEST(Lockowner, Usage) {
     FakeKernel fk(1);
     EXPECT_NE(error_of(fk, "lockowner", {}).find("usage"), std::string::npos);
 }
+
+TEST(Rtnlowner, ThreadOwnerAndWaiterAreListedThroughTheirGroup) {
+    RtnlScenario s;
+    addr_t th = s.fk.add_thread(s.w1, {.pid = 70, .comm = "w1-thread", .cpu = 1, .last_arrival = 220 * kSec});
+    s.fk.block_on_mutex(th, s.m, "rtnl_lock");
+    ordered_json j = s.fk.run_json("rtnlowner", {});
+    EXPECT_EQ(waiter_pids(j), (std::vector<int>{61, 62, 63, 70}));
+    // A thread nobody linked is not listed, even with a pid and a stack.
+    addr_t stray = s.fk.new_task({.pid = 71, .comm = "stray", .tgid = 61});
+    s.fk.set_owner(s.m, stray);
+    j = s.fk.run_json("rtnlowner", {});
+    EXPECT_TRUE(j["owner"].is_null()) << j;
+}
+
+TEST(Rtnlowner, ReadsTheOwnerAndWaitersNotEveryTask) {
+    // Over a gdbstub each page is a remote request: a lock report must not
+    // depend on how many tasks the machine has.
+    auto pages_read = [](int extra_tasks) {
+        RtnlScenario s;
+        for (int i = 0; i < extra_tasks; ++i) s.fk.add_process({.pid = 1000 + i, .comm = "idle-sleeper"});
+        std::uint64_t before = s.fk.target.read_calls();
+        s.fk.run_json("rtnlowner", {});
+        return s.fk.target.read_calls() - before;
+    };
+    EXPECT_EQ(pages_read(0), pages_read(300));
+}
