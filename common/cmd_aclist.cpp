@@ -20,18 +20,16 @@ namespace {
 // jiffies and HZ at the dump, for ages.
 struct Clock {
     std::optional<std::uint64_t> jiffies;
-    std::optional<std::uint64_t> hz;
-    explicit Clock(Kernel& k) : jiffies(read_jiffies(k)) {
-        if (auto h = kernel_hz(k)) hz = *h;
-    }
+    std::uint64_t hz = 0;  // 0: unknown
+    explicit Clock(Kernel& k) : jiffies(read_jiffies(k)), hz(kernel_hz(k).value_or(0)) {}
     // Milliseconds from stamp to the dump, if both are known.
     std::optional<std::int64_t> ago_ms(const std::optional<std::uint64_t>& stamp) const {
-        if (!stamp || !jiffies || !hz || *hz == 0) return std::nullopt;
+        if (!stamp || !jiffies || hz == 0) return std::nullopt;
         auto d = static_cast<std::int64_t>(*jiffies - *stamp);
         // A stamp that far from jiffies is garbage, not a time of this boot.
         constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max() / 1000;
         if (d > kMax || d < -kMax) return std::nullopt;
-        return d * 1000 / static_cast<std::int64_t>(*hz);
+        return d * 1000 / static_cast<std::int64_t>(hz);
     }
 };
 
@@ -162,7 +160,7 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
         j["device_count"] = devices.size();
         j["finding_count"] = nfindings;
         j["jiffies"] = clock.jiffies ? json(*clock.jiffies) : json(nullptr);
-        j["hz"] = clock.hz ? json(*clock.hz) : json(nullptr);
+        j["hz"] = clock.hz ? json(clock.hz) : json(nullptr);
         j["rtnl"] = rtnl.j.is_null() ? json{{"verdict", rtnl.line}} : rtnl.j;
         j["devices"] = json::array();
         for (const DeviceList& d : devices) {
