@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -59,6 +60,7 @@ std::optional<ElfFile> ElfFile::open(const std::string& path, std::string* why) 
                 sec.offset = s.sh_offset;
                 sec.size = s.sh_size;
                 sec.link = s.sh_link;
+                sec.info = s.sh_info;
                 f.sections_.push_back(std::move(sec));
             }
         }
@@ -141,6 +143,74 @@ std::optional<std::vector<std::uint8_t>> ElfFile::read_vaddr(addr_t addr, std::s
         return bytes;
     }
     return std::nullopt;
+}
+
+// Are section `index`'s bytes the same wherever the image runs? Its
+// SHT_RELA section (sh_info == index) may hold only relocations that
+// need no change when everything moves together: PC-relative ones
+// (R_X86_64_PC32, PLT32, PC64) to symbols of allocated sections linked at
+// a real address. Absolute ones (R_X86_64_64, 32, 32S) are what KASLR
+// relocates; PC-relative ones to per-CPU symbols (section at address 0)
+// it relocates inversely.
+bool ElfFile::position_independent(std::size_t index, std::vector<std::uint8_t>& symtab_bytes) const {
+    constexpr std::uint32_t kNone = 0, kPc32 = 2, kPlt32 = 4, kPc64 = 24;
+    bool any_rela = false;
+    for (const auto& rs : sections_) {
+        if (rs.type != SHT_RELA) continue;
+        any_rela = true;
+        if (rs.info != index || rs.link >= sections_.size()) continue;
+        const Section& symtab = sections_[rs.link];
+        if (rs.size > (256ull << 20) || symtab.size > kMaxTable) return false;
+        std::size_t nsyms = symtab.size / sizeof(Elf64_Sym);
+        if (symtab_bytes.size() != nsyms * sizeof(Elf64_Sym)) {
+            symtab_bytes.resize(nsyms * sizeof(Elf64_Sym));
+            if (!pread_all(symtab_bytes.data(), symtab_bytes.size(), symtab.offset)) {
+                symtab_bytes.clear();
+                return false;
+            }
+        }
+        auto shndx_of = [&](std::uint64_t sym) {
+            Elf64_Sym e;
+            std::memcpy(&e, symtab_bytes.data() + sym * sizeof e, sizeof e);
+            return e.st_shndx;
+        };
+        constexpr std::size_t kChunk = 4096;
+        std::vector<Elf64_Rela> rela(kChunk);
+        std::uint64_t n = rs.size / sizeof(Elf64_Rela);
+        for (std::uint64_t i = 0; i < n; i += kChunk) {
+            std::size_t m = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, n - i));
+            if (!pread_all(rela.data(), m * sizeof(Elf64_Rela), rs.offset + i * sizeof(Elf64_Rela))) return false;
+            for (std::size_t j = 0; j < m; ++j) {
+                auto type = static_cast<std::uint32_t>(ELF64_R_TYPE(rela[j].r_info));
+                if (type == kNone) continue;
+                if (type != kPc32 && type != kPlt32 && type != kPc64) return false;
+                auto sym = ELF64_R_SYM(rela[j].r_info);
+                if (sym == 0 || sym >= nsyms) return false;
+                std::uint16_t shndx = shndx_of(sym);
+                if (shndx == SHN_UNDEF || shndx >= SHN_LORESERVE || shndx >= sections_.size()) return false;
+                const Section& target = sections_[shndx];
+                if (!(target.flags & SHF_ALLOC) || target.addr == 0) return false;
+            }
+        }
+        return true;
+    }
+    return any_rela;  // no relocations for it among those kept: nothing to change
+}
+
+std::vector<ElfFile::FileRange> ElfFile::readonly_sections(addr_t begin, addr_t end, bool relocated) const {
+    std::vector<FileRange> out;
+    std::vector<std::uint8_t> symtab;
+    for (std::size_t i = 0; i < sections_.size(); ++i) {
+        const Section& s = sections_[i];
+        if (!(s.flags & SHF_ALLOC) || (s.flags & SHF_WRITE) || s.type == SHT_NOBITS || s.addr == 0 || s.size == 0)
+            continue;
+        if (s.addr < begin || s.addr > end || s.size > end - s.addr) continue;
+        if (s.offset > size_ || s.size > size_ - s.offset) continue;
+        if (relocated && !position_independent(i, symtab)) continue;
+        out.push_back({s.name, s.addr, s.size, s.offset});
+    }
+    std::sort(out.begin(), out.end(), [](const FileRange& a, const FileRange& b) { return a.addr < b.addr; });
+    return out;
 }
 
 std::vector<std::pair<addr_t, addr_t>> ElfFile::loads() const {

@@ -41,6 +41,24 @@ public:
     std::map<std::string, addr_t> symbols(const std::set<std::string>& names) const;
     // Bytes at a link-time address from the allocated section holding it.
     std::optional<std::vector<std::uint8_t>> read_vaddr(addr_t addr, std::size_t len) const;
+
+    // An allocated section's link-time range and where its bytes are in
+    // the file.
+    struct FileRange {
+        std::string name;
+        addr_t addr = 0;
+        std::uint64_t size = 0, offset = 0;
+    };
+    // The read-only allocated sections with file bytes (SHF_ALLOC, not
+    // SHF_WRITE, not NOBITS) that lie whole in [begin, end), by address.
+    // `relocated`: the image runs away from its link address, so a section
+    // qualifies only when the relocations the linker kept (--emit-relocs,
+    // the ones the kernel applies) show its bytes do not depend on where
+    // it runs: PC-relative ones to image symbols or none. Without those
+    // relocation sections nothing qualifies.
+    std::vector<FileRange> readonly_sections(addr_t begin, addr_t end, bool relocated) const;
+    // len bytes at a file offset.
+    bool read_at(std::uint64_t offset, void* buf, std::size_t len) const { return pread_all(buf, len, offset); }
     // Core files: the [vaddr, vaddr + filesz) ranges of the PT_LOADs.
     std::vector<std::pair<addr_t, addr_t>> loads() const;
     // Core files: is [addr, addr + len) inside one PT_LOAD with file bytes?
@@ -51,12 +69,14 @@ public:
 private:
     ElfFile() = default;
     bool pread_all(void* buf, std::size_t len, std::uint64_t off) const;
+    // symtab: the bytes of the symbol table, read on first use.
+    bool position_independent(std::size_t index, std::vector<std::uint8_t>& symtab) const;
 
     struct Section {
         std::string name;
         std::uint32_t type = 0;
         std::uint64_t flags = 0, addr = 0, offset = 0, size = 0;
-        std::uint32_t link = 0;
+        std::uint32_t link = 0, info = 0;
     };
     struct Segment {
         std::uint32_t type = 0;

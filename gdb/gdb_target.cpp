@@ -194,6 +194,10 @@ void GdbTarget::restrict_reads(std::vector<std::pair<addr_t, addr_t>> ranges) {
 bool GdbTarget::read(addr_t addr, void* buf, std::size_t len) {
     if (len == 0) return true;
     if (interrupted_ || !read_memory_) return false;
+    if (image_ && image_on_ && image_->read(addr, buf, len)) {
+        ++local_reads_;
+        return true;
+    }
     if (ranges_) {
         // The merged range holding addr must hold the whole read. The last
         // range starting at or below addr may end below it: a gap.

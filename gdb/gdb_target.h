@@ -14,6 +14,7 @@
 
 #include "elf_file.h"
 #include "py.h"
+#include "readonly_image.h"
 #include "target.h"
 
 namespace netdbg::gdbglue {
@@ -70,6 +71,16 @@ public:
     // read_memory calls made into gdb (each is one remote request or more).
     std::uint64_t read_calls() const { return read_calls_; }
 
+    // A live target: reads inside the kernel image's read-only sections
+    // come from the vmlinux file (nullopt: none do). `on` false sends them
+    // to gdb again, as a check that both give the same bytes.
+    void set_readonly_image(std::optional<ReadonlyImage> image) { image_ = std::move(image); }
+    const ReadonlyImage* readonly_image() const { return image_ ? &*image_ : nullptr; }
+    void use_readonly_image(bool on) { image_on_ = on; }
+    bool readonly_image_used() const { return image_ && image_on_; }
+    // Reads answered from the vmlinux file instead of gdb.
+    std::uint64_t local_reads() const { return local_reads_; }
+
     // The selected frame's PC (a stopped vCPU on a gdbstub), if any.
     std::optional<addr_t> current_pc();
 
@@ -121,6 +132,9 @@ private:
     std::optional<std::size_t> thread_size_;
 
     std::optional<std::vector<std::pair<addr_t, addr_t>>> ranges_;  // sorted, merged
+    std::optional<ReadonlyImage> image_;
+    bool image_on_ = true;
+    std::uint64_t local_reads_ = 0;
     addr_t offset_ = 0, image_start_ = 0, image_end_ = 0;
     bool interrupted_ = false;
     const bool* output_broken_ = nullptr;

@@ -105,6 +105,8 @@ LoadOffset detect_load_offset(GdbTarget& t, const std::string& vmlinux_path, con
     r.image_end = p.image_end;
     const addr_t text = p.image_start, end = p.image_end, gdb_shift = p.gdb_shift;
     const char* check = p.check();
+    r.file_shift = gdb_shift;
+    r.same_build = p.exact;  // every offset returned below matched linux_banner
 
     std::string note_problem;
     if (p.core) {
@@ -174,7 +176,11 @@ LoadOffset forced_load_offset(GdbTarget& t, const std::string& vmlinux_path, con
     r.image_start = p.image_start;
     r.image_end = p.image_end;
     r.how = "set by netdbg-kaslr";
-    if (p.matches(offset)) return r;
+    r.file_shift = p.gdb_shift;
+    if (p.matches(offset)) {
+        r.same_build = p.exact;
+        return r;
+    }
     if (p.exact && p.any_banner(offset)) {
         // Another build's banner: the image is there, the vmlinux may still
         // fit (auto refuses it; this is the way to insist).

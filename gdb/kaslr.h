@@ -13,6 +13,10 @@ struct LoadOffset {
     addr_t offset = 0;  // runtime address - gdb's address, for the kernel image
     addr_t image_start = 0, image_end = 0;  // _text and _end in gdb's addresses
     std::string how;    // one line: where the offset comes from
+    // linux_banner at the offset is the vmlinux file's own, byte for byte:
+    // the file is the running kernel's build.
+    bool same_build = false;
+    addr_t file_shift = 0;  // gdb's addresses minus the file's (symbol-file -o)
     // A forced offset where linux_banner is not: the line every command
     // refuses with (their reads would hit the wrong addresses).
     std::string wrong;

@@ -125,6 +125,8 @@ void ensure_kernel(Session& s, Output* notes, bool accept_wrong_offset) {
         }
     }
     if (!s.kaslr) {
+        // The offset is checked against the target's own linux_banner, never the file's.
+        s.target->set_readonly_image(std::nullopt);
         PyRef gdb(PyImport_ImportModule("gdb"));
         PyRef ps = gdb ? call_method(gdb.get(), "current_progspace", nullptr) : PyRef();
         PyRef fn = ps ? attr(ps.get(), "filename") : PyRef();
@@ -133,6 +135,10 @@ void ensure_kernel(Session& s, Output* notes, bool accept_wrong_offset) {
         LoadOffset lo = s.forced_offset ? forced_load_offset(*s.target, vmlinux, id.core_path, *s.forced_offset)
                                         : detect_load_offset(*s.target, vmlinux, id.core_path);
         s.target->set_load_offset(lo.offset, lo.image_start, lo.image_end);
+        // A live target of this very build: its read-only image sections
+        // come from the vmlinux file (dumps are local reads already).
+        if (s.live && lo.same_build)
+            s.target->set_readonly_image(ReadonlyImage::open(vmlinux, lo.offset + lo.file_shift, nullptr));
         s.kaslr = lo;
         s.kernel.reset();
     }
@@ -366,16 +372,37 @@ PyObject* py_forget_symbols(PyObject*, PyObject* args) {
 }
 
 // stats() -> {pages: pages fetched by the core's cache, read_calls: reads
-// made into gdb, live: bool}
+// made into gdb, local_reads: reads answered from the vmlinux file's
+// read-only sections, local_sections: how many sections those may come
+// from (0: none, as on a dump), live: bool}
 PyObject* py_stats(PyObject*, PyObject*) {
-    unsigned long long pages = 0, calls = 0;
+    unsigned long long pages = 0, calls = 0, local = 0, sections = 0;
     bool live = false;
     if (session && session->target) {
         calls = session->target->read_calls();
+        local = session->target->local_reads();
+        if (session->target->readonly_image_used()) sections = session->target->readonly_image()->sections().size();
         live = session->live;
         if (session->kernel) pages = session->kernel->mem().target_reads();
     }
-    return Py_BuildValue("{s:K,s:K,s:O}", "pages", pages, "read_calls", calls, "live", live ? Py_True : Py_False);
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:O}", "pages", pages, "read_calls", calls, "local_reads", local,
+                         "local_sections", sections, "live", live ? Py_True : Py_False);
+}
+
+// local_reads(on): whether a live target's read-only image sections come
+// from the vmlinux file (the default) or from gdb. Drops the cached memory.
+PyObject* py_local_reads(PyObject*, PyObject* args) {
+    int on = 1;
+    if (!PyArg_ParseTuple(args, "p", &on)) return nullptr;
+    try {
+        Session& s = get_session();
+        s.target->use_readonly_image(on != 0);
+        if (s.kernel) s.kernel->drop_memory();
+    } catch (const std::exception& e) {
+        PyErr_SetString(PyExc_RuntimeError, e.what());
+        return nullptr;
+    }
+    Py_RETURN_NONE;
 }
 
 PyMethodDef methods[] = {
@@ -388,6 +415,7 @@ PyMethodDef methods[] = {
     {"drop_memory", py_drop_memory, METH_NOARGS, "Forget cached memory (the live target ran)."},
     {"forget_symbols", py_forget_symbols, METH_VARARGS, "Forget symbols and types (objfiles changed)."},
     {"stats", py_stats, METH_NOARGS, "Read counters of the session."},
+    {"local_reads", py_local_reads, METH_VARARGS, "local_reads(on): read-only image sections from vmlinux."},
     {nullptr, nullptr, 0, nullptr},
 };
 

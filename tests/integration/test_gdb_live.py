@@ -146,3 +146,25 @@ def test_remote_requests_of_rtnlowner(guest, record_property):
     assert cold["pages"] <= cold["read_calls"] + cold["local_reads"]
     assert warm["pages"] == warm["read_calls"] == warm["packets"] == 0, "the stopped target was read again"
     assert resume["read_calls"] > 0, "the target ran, yet the cache answered"
+
+
+def test_readonly_sections_from_vmlinux_answer_as_the_stub(guest):
+    """Reads inside the kernel image's read-only sections (.text,
+    .orc_unwind_ip, .orc_unwind...) come from the vmlinux file on a live
+    target: the same commands with those reads sent to the stub instead
+    must print the same bytes, and the file must really have answered."""
+    env, m = guest
+    commands = ["rtnlowner --json", "uninterruptible --group --json", "lockowner nd_chain_mutex --json"]
+    stats = "python import _netdbg; print(_netdbg.stats())"
+    toggle = "python import _netdbg; _netdbg.local_reads(%s)"
+    lines = [toggle % "True", *commands, stats, toggle % "False", *commands, stats]
+    parts, raw = run_gdb(lines, remote=f"127.0.0.1:{env['GDB_PORT']}", modules_dir=modules_dir())
+    n = len(commands)
+    on, off = [parts[1 + i] for i in range(n)], [parts[n + 3 + i] for i in range(n)]
+    s_on, s_off = eval(parts[n + 1]), eval(parts[2 * n + 3])
+    for command, a, b in zip(commands, on, off):
+        assert json_of(a) == json_of(b), f"{command}: answers differ with the read-only sections read from gdb"
+    assert json_of(on[0])["owner"]["pid"] == m["rtnl_owner"]["pid"]
+    assert s_on["local_sections"] > 0 and s_on["local_reads"] > 0, s_on
+    assert s_off["local_reads"] == s_on["local_reads"], "read from vmlinux although turned off"
+    assert s_off["read_calls"] > s_on["read_calls"]
