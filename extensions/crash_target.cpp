@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "crash_guard.h"
+#include "test_hooks.h"
 
 #include "crash_defs.h"  // last: its macros must not reach C++ headers
 
@@ -52,23 +53,9 @@ std::optional<std::string> spell_type(int code, const char* name, const char* ta
 
 }  // namespace
 
-namespace {
-
-// NETDBG_TEST_READ_DELAY_US: slows every read so the Ctrl-C test can
-// interrupt a walk on a small dump (tests/integration/test_interrupt.py).
-unsigned test_read_delay_us() {
-    static const unsigned delay = [] {
-        const char* v = std::getenv("NETDBG_TEST_READ_DELAY_US");
-        return v ? static_cast<unsigned>(std::strtoul(v, nullptr, 10)) : 0u;
-    }();
-    return delay;
-}
-
-}  // namespace
-
 bool CrashTarget::read(addr_t addr, void* buf, std::size_t len) {
     if (len == 0) return true;
-    if (unsigned d = test_read_delay_us()) usleep(d);
+    test_read_delay();
     int ok = 0;
     try {
         guarded("readmem", [&] {

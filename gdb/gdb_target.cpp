@@ -1,7 +1,5 @@
 #include "gdb_target.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -10,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "error.h"
+#include "test_hooks.h"
 
 namespace netdbg::gdbglue {
 
@@ -164,21 +163,6 @@ void GdbTarget::set_load_offset(addr_t offset, addr_t image_start, addr_t image_
     per_cpu_offsets_.clear();
 }
 
-namespace {
-
-// NETDBG_TEST_READ_DELAY_US: slows every read so the Ctrl-C test can
-// interrupt a walk on a small dump (tests/integration/test_gdb_interrupt.py),
-// as the crash front end does.
-unsigned test_read_delay_us() {
-    static const unsigned delay = [] {
-        const char* v = std::getenv("NETDBG_TEST_READ_DELAY_US");
-        return v ? static_cast<unsigned>(std::strtoul(v, nullptr, 10)) : 0u;
-    }();
-    return delay;
-}
-
-}  // namespace
-
 void GdbTarget::restrict_reads(std::vector<std::pair<addr_t, addr_t>> ranges) {
     std::sort(ranges.begin(), ranges.end());
     std::vector<std::pair<addr_t, addr_t>> merged;
@@ -207,7 +191,7 @@ bool GdbTarget::read(addr_t addr, void* buf, std::size_t len) {
         if (addr < it->first || addr >= it->second || len > it->second - addr) return false;
     }
     ++read_calls_;
-    if (unsigned us = test_read_delay_us()) usleep(us);
+    test_read_delay();
     PyRef mv = call(read_memory_.get(), tuple(py_int(addr), py_int(len)).get());
     if (!mv) {
         note_failure();  // gdb.MemoryError: unreadable, as Target::read promises
