@@ -1,25 +1,12 @@
 #include "module_list.h"
 
-#include <fmt/format.h>
-
-#include "list.h"
+#include "module.h"
 
 namespace netdbg::gdbglue {
 
-ModuleLayout::ModuleLayout(Kernel& k) : s(k.target(), "module") {
+ModuleSectionLayout::ModuleSectionLayout(Kernel& k) {
     Target& t = k.target();
-    list = s.require("list");
-    name = s.require("name");
-    // Where the module's text starts: core_layout.base (4.5 to 6.3),
-    // mem[MOD_TEXT].base (6.4+, MOD_TEXT == 0), module_core (older).
-    if (auto core = s.find("core_layout")) {
-        text_base = core->offset + StructLayout(t, "module_layout").offset("base");
-    } else if (auto mem = s.find("mem")) {
-        text_base = mem->offset + StructLayout(t, "module_memory").offset("base");
-    } else {
-        text_base = s.require_any({"module_core"}).offset;
-    }
-    sect_attrs = s.find("sect_attrs");
+    sect_attrs = StructLayout(t, "module").find("sect_attrs");
     if (!sect_attrs) return;
     StructLayout attrs_l(t, "module_sect_attrs");
     StructLayout attr_l(t, "module_sect_attr");
@@ -45,7 +32,7 @@ ModuleLayout::ModuleLayout(Kernel& k) : s(k.target(), "module") {
 
 namespace {
 
-std::vector<ModuleSection> module_sections(Kernel& k, const ModuleLayout& L, addr_t mod) {
+std::vector<ModuleSection> module_sections(Kernel& k, const ModuleSectionLayout& L, addr_t mod) {
     std::vector<ModuleSection> out;
     auto sa = k.mem().read_u64(mod + L.sect_attrs->offset);
     if (!sa || !*sa) return out;
@@ -64,32 +51,17 @@ std::vector<ModuleSection> module_sections(Kernel& k, const ModuleLayout& L, add
 
 }  // namespace
 
-std::vector<KernelModule> for_each_module(Kernel& k, std::vector<std::string>* problems, std::size_t max) {
-    const ModuleLayout& L = k.get<ModuleLayout>();
-    addr_t head = k.symbol("modules");
-    std::vector<addr_t> nodes;
-    ListWalk w = walk_list(k, head, max, [&](addr_t node) {
-        nodes.push_back(node);
-        return true;
-    });
-    nodes.resize(std::min(nodes.size(), w.count));
-    if (problems)
-        for (const auto& f : w.findings) problems->push_back("modules: " + f.describe());
+std::vector<KernelModule> modules_with_sections(Kernel& k, std::vector<std::string>* problems, std::size_t max) {
+    const ModuleSectionLayout& L = k.get<ModuleSectionLayout>();
     std::vector<KernelModule> out;
-    for (addr_t node : nodes) {
+    for (const ModuleInfo& m : for_each_module(k, problems, max)) {
         k.check_interrupt();
-        KernelModule m;
-        m.addr = node - L.list.offset;
-        auto name = k.mem().read_cstring(m.addr + L.name.offset, L.name.size);
-        auto text = k.mem().read_u64(m.addr + L.text_base);
-        if (!name || !text) {
-            if (problems) problems->push_back(fmt::format("module {:016x}: unreadable", m.addr));
-            continue;
-        }
-        m.name = *name;
-        m.text = *text;
-        if (L.sect_attrs) m.sections = module_sections(k, L, m.addr);
-        out.push_back(std::move(m));
+        KernelModule km;
+        km.addr = m.addr;
+        km.name = m.name;
+        km.text = m.core_base();
+        if (L.sect_attrs) km.sections = module_sections(k, L, m.addr);
+        out.push_back(std::move(km));
     }
     return out;
 }

@@ -1,4 +1,4 @@
-// The kernel's loaded modules (the `modules` list of struct module) with
+// The kernel's loaded modules (common/module.h's for_each_module) with
 // the section addresses sysfs shows in /sys/module/NAME/sections: what
 // add-symbol-file needs to place a module's .ko where it was loaded.
 #pragma once
@@ -11,13 +11,10 @@
 
 namespace netdbg::gdbglue {
 
-struct ModuleLayout {
-    explicit ModuleLayout(Kernel& k);
-    StructLayout s;
-    MemberInfo list, name;
-    std::size_t text_base = 0;  // offset of the text base pointer in struct module
-    // mod->sect_attrs (CONFIG_SYSFS): struct module_sect_attrs
-    std::optional<MemberInfo> sect_attrs;
+// mod->sect_attrs (CONFIG_SYSFS): struct module_sect_attrs.
+struct ModuleSectionLayout {
+    explicit ModuleSectionLayout(Kernel& k);
+    std::optional<MemberInfo> sect_attrs;  // nullopt: no section addresses
     std::size_t nsections = 0, attrs = 0, attr_size = 0, attr_address = 0, attr_name = 0;
 };
 
@@ -29,12 +26,14 @@ struct ModuleSection {
 struct KernelModule {
     addr_t addr = 0;   // struct module
     std::string name;  // mod->name, '_' spelling
-    addr_t text = 0;   // where its .text was loaded
+    addr_t text = 0;   // where its .text was loaded (the core text base)
     std::vector<ModuleSection> sections;  // empty without sect_attrs
 };
 
 // The modules in list order (newest first, as lsmod prints them); broken
-// links end the walk with a line in *problems.
-std::vector<KernelModule> for_each_module(Kernel& k, std::vector<std::string>* problems, std::size_t max = 4096);
+// links end the walk and unreadable modules are left out, with a line in
+// *problems for each.
+std::vector<KernelModule> modules_with_sections(Kernel& k, std::vector<std::string>* problems,
+                                                std::size_t max = 4096);
 
 }  // namespace netdbg::gdbglue

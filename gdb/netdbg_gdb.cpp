@@ -289,7 +289,7 @@ PyObject* py_modules(PyObject*, PyObject*) {
     GdbOutput out;
     std::vector<KernelModule> mods;
     std::vector<std::string> problems;
-    std::string failure = guarded(out, [&](Session& s) { mods = for_each_module(*s.kernel, &problems); });
+    std::string failure = guarded(out, [&](Session& s) { mods = modules_with_sections(*s.kernel, &problems); });
     PyRef list(PyList_New(0)), probs(PyList_New(0));
     if (!list || !probs) return nullptr;
     for (const auto& m : mods) {
