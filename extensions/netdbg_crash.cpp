@@ -12,6 +12,7 @@
 #include "crash_guard.h"
 #include "crash_target.h"
 #include "error.h"
+#include "failure.h"
 #include "kernel.h"
 #include "taskfix.h"
 
@@ -97,28 +98,17 @@ void run(const std::string& name, const std::vector<std::string>& argv) {
         return;
     }
     CrashOutput out(fp);
-    std::string failure;
-    bool quiet = false;
-    try {
+    auto failure = failure_of([&] {
         Kernel& kernel = session();
         if (pc->flags & LIVE_SYSTEM) kernel.drop_memory();  // a live kernel moved on
         session_target->set_stop_flag(out.broken_flag());
         cmd->run(kernel, argv, out);
-    } catch (const Interrupted& e) {
-        failure = e.what();
-        quiet = out.broken();  // the reader left; nobody to tell
-    } catch (const Error& e) {
-        failure = e.what();
-    } catch (const std::bad_alloc&) {
-        failure = "out of memory";
-    } catch (const std::exception& e) {
-        failure = std::string("internal error: ") + e.what();
-    } catch (...) {
-        failure = "internal error: unknown exception";
-    }
+    });
+    // Interrupted because the reader left: nobody to tell.
+    bool quiet = failure && failure->interrupted && out.broken();
     if (session_target) session_target->set_stop_flag(nullptr);
     out.flush();
-    if (!failure.empty() && !quiet) report(failure);
+    if (failure && !quiet) report(failure->message);
     // ~SignalScope consumes a pending Ctrl-C or SIGPIPE before unblocking.
 }
 

@@ -13,6 +13,7 @@
 #include "command.h"
 #include "elf_file.h"
 #include "error.h"
+#include "failure.h"
 #include "gdb_target.h"
 #include "kaslr.h"
 #include "kernel.h"
@@ -157,26 +158,15 @@ void ensure_kernel(Session& s, Output* notes, bool accept_wrong_offset) {
 // netdbg-kaslr); a wrong forced offset fails unless `accept_wrong_offset`.
 template <class F>
 std::string guarded(GdbOutput& out, F&& fn, bool quiet = false, bool accept_wrong_offset = false) {
-    std::string failure;
     Session* s = nullptr;
-    bool interrupted = false;
-    try {
+    auto f = failure_of([&] {
         s = &get_session();
         s->target->begin_command(out.broken_flag());
         ensure_kernel(*s, quiet ? nullptr : &out, accept_wrong_offset);
         fn(*s);
-    } catch (const Interrupted& e) {
-        failure = e.what();
-        interrupted = true;
-    } catch (const Error& e) {
-        failure = e.what();
-    } catch (const std::bad_alloc&) {
-        failure = "out of memory";
-    } catch (const std::exception& e) {
-        failure = std::string("internal error: ") + e.what();
-    } catch (...) {
-        failure = "internal error: unknown exception";
-    }
+    });
+    std::string failure = f ? f->message : "";
+    bool interrupted = f && f->interrupted;
     if (s && s->target) {
         interrupted = interrupted || s->target->interrupted();
         s->target->end_command();
