@@ -6,7 +6,15 @@
 
 namespace netdbg {
 
-Memory::Memory(Target& target, std::size_t max_pages) : target_(target), max_pages_(max_pages) {}
+namespace {
+std::size_t valid_block(std::size_t b) {
+    bool pow2 = b && (b & (b - 1)) == 0;
+    return pow2 && b >= 256 && b <= Memory::kPageSize ? b : Memory::kPageSize;
+}
+}  // namespace
+
+Memory::Memory(Target& target, std::size_t max_pages)
+    : target_(target), block_(valid_block(target.read_block_size())), max_pages_(max_pages) {}
 
 const Memory::Page* Memory::page(addr_t page_addr) {
     if (page_addr == last_addr_) return last_page_;
@@ -21,7 +29,7 @@ const Memory::Page* Memory::page(addr_t page_addr) {
             p.reset(new Page);  // default-initialised: the read fills the bytes
         }
         ++target_reads_;
-        p->readable = target_.read(page_addr, p->bytes.data(), kPageSize);
+        p->readable = target_.read(page_addr, p->bytes.data(), block_);
         it = pages_.emplace(page_addr, std::move(p)).first;
     }
     last_addr_ = page_addr;
@@ -34,9 +42,9 @@ bool Memory::read(addr_t addr, void* buf, std::size_t len) {
     if (len == 0) return true;
     if (addr + len < addr) return false;  // wraps around the address space
     while (len > 0) {
-        addr_t base = addr & ~static_cast<addr_t>(kPageSize - 1);
+        addr_t base = addr & ~static_cast<addr_t>(block_ - 1);
         std::size_t in_page = addr - base;
-        std::size_t n = std::min(len, kPageSize - in_page);
+        std::size_t n = std::min(len, block_ - in_page);
         const Page* p = page(base);
         if (!p->readable) return false;
         std::memcpy(out, p->bytes.data() + in_page, n);

@@ -22,6 +22,7 @@ public:
 
     // At most max_pages pages (4 KiB each) are cached: 32 MiB, so a walk of a
     // list of millions of entries grows the debugger's RSS by that at most.
+    // A page holds one block of the target's read_block_size().
     explicit Memory(Target& target, std::size_t max_pages = 8192);
 
     // All-or-nothing read through the cache.
@@ -53,6 +54,7 @@ private:
     const Page* page(addr_t page_addr);
 
     Target& target_;
+    std::size_t block_;  // bytes per page read, a power of two <= kPageSize
     std::size_t max_pages_;
     std::unordered_map<addr_t, std::unique_ptr<Page>> pages_;
     // Pages of the last reset, reused: a long walk recycles the same

@@ -51,6 +51,10 @@ public:
     virtual int cpu_count() = 0;  // CPUs whose per-CPU areas exist
     virtual std::optional<addr_t> per_cpu_offset(int cpu) = 0;
     virtual std::size_t thread_size() = 0;  // kernel stack size (THREAD_SIZE)
+    // The block the page cache reads in one call: a power of two up to 4096.
+    // QEMU's gdbstub answers at most 2 KiB per memory packet, so a live gdb
+    // target asks for 2048 and pays one request per block.
+    virtual std::size_t read_block_size() const { return 4096; }
 
     // True once the user asked to stop (Ctrl-C); walkers poll it.
     virtual bool interrupted() = 0;

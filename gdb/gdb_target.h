@@ -68,6 +68,10 @@ public:
     // The module a symbol file belongs to, for "[module]" in symbolize().
     void name_module_file(const std::string& path, const std::string& module);
 
+    // A live gdbstub: the page cache reads 2 KiB blocks, one packet each.
+    void set_live(bool live) { live_ = live; }
+    std::size_t read_block_size() const override { return live_ ? 2048 : 4096; }
+
     // read_memory calls made into gdb (each is one remote request or more).
     std::uint64_t read_calls() const { return read_calls_; }
 
@@ -137,6 +141,7 @@ private:
     std::uint64_t local_reads_ = 0;
     addr_t offset_ = 0, image_start_ = 0, image_end_ = 0;
     bool interrupted_ = false;
+    bool live_ = false;
     const bool* output_broken_ = nullptr;
     std::uint64_t read_calls_ = 0;
 };

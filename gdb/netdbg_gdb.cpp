@@ -119,6 +119,7 @@ void ensure_kernel(Session& s, Output* notes, bool accept_wrong_offset) {
         s.kernel.reset();
         s.target->forget_symbols();
         s.live = id.type != "core";
+        s.target->set_live(s.live);
         s.target->unrestrict_reads();
         if (!id.core_path.empty()) {
             if (auto core = ElfFile::open(id.core_path, nullptr); core && core->is_core())

@@ -61,6 +61,7 @@ public:
     // ---- CPUs, stacks, Ctrl-C
     void set_cpus(std::vector<addr_t> per_cpu_offsets) { cpus_ = std::move(per_cpu_offsets); }
     void set_thread_size(std::size_t n) { thread_size_ = n; }
+    void set_read_block_size(std::size_t n) { read_block_size_ = n; }
     // interrupted() answers false n times, then true; interrupt_after(0):
     // already interrupted. Never interrupted by default.
     void interrupt_after(std::uint64_t n) { interrupt_after_ = n; interrupted_calls_ = 0; }
@@ -82,6 +83,7 @@ public:
     int cpu_count() override { return static_cast<int>(cpus_.size()); }
     std::optional<addr_t> per_cpu_offset(int cpu) override;
     std::size_t thread_size() override { return thread_size_; }
+    std::size_t read_block_size() const override { return read_block_size_; }
     bool interrupted() override;
     std::optional<std::vector<addr_t>> call_chain(addr_t task) override;
 
@@ -95,6 +97,7 @@ private:
     std::unordered_map<std::string, std::int64_t> enums_;
     std::vector<addr_t> cpus_;
     std::size_t thread_size_ = 16384;
+    std::size_t read_block_size_ = 4096;
     std::optional<std::uint64_t> interrupt_after_;
     std::uint64_t interrupted_calls_ = 0;
     std::uint64_t read_calls_ = 0;

@@ -129,3 +129,23 @@ TEST(Memory, ObjectFieldsAndBounds) {
     EXPECT_THROW(o->uint(0x20, 3), Error);
     EXPECT_FALSE(Object::read(mem, kBase + 4000, 0x100));
 }
+
+TEST(Memory, ReadsInTheTargetsBlockSize) {
+    // A live gdbstub answers 2 KiB per packet: one request per 2 KiB block.
+    FakeTarget t;
+    t.map(kBase, 2 * 4096);
+    t.poke_as<std::uint64_t>(kBase + 2048 + 8, 0x1122334455667788ULL);
+    t.set_read_block_size(2048);
+    Memory mem(t);
+    EXPECT_EQ(mem.read_u64(kBase + 2048 + 8), 0x1122334455667788ULL);
+    EXPECT_EQ(mem.target_reads(), 1u);
+    std::uint8_t buf[4096];
+    ASSERT_TRUE(mem.read(kBase + 1024, buf, sizeof buf));  // blocks 0, 1 (cached), 2
+    EXPECT_EQ(mem.target_reads(), 3u);
+    EXPECT_EQ(0, std::memcmp(buf + 1024 + 8, "\x88\x77\x66\x55\x44\x33\x22\x11", 8));
+    // A size that is no power of two up to a page falls back to pages.
+    t.set_read_block_size(3000);
+    Memory pages(t);
+    ASSERT_TRUE(pages.read(kBase + 1024, buf, 2048));
+    EXPECT_EQ(pages.target_reads(), 1u);
+}
