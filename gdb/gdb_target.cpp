@@ -508,7 +508,8 @@ std::optional<MemberInfo> GdbTarget::member(const std::string& type, const std::
 
 // The CPUs whose per-CPU areas are set up, by crash's x86_64 rule: CPU i
 // counts while __per_cpu_offset[i] is not the boot copy (__per_cpu_load)
-// and its cpu_number reads back as i; fewer CPUs present cap the count.
+// and it is present in __cpu_present_mask (without the mask: while its
+// cpu_number reads back as i).
 void GdbTarget::compute_cpus() {
     cpus_ = 1;
     per_cpu_offsets_.assign(1, 0);
@@ -524,13 +525,6 @@ void GdbTarget::compute_cpus() {
     std::vector<addr_t> offsets(max);
     if (!read(*table, offsets.data(), offsets.size() * sizeof(addr_t))) return;
     addr_t boot_copy = symbol_address("__per_cpu_load").value_or(0);
-    int cpus = 0;
-    for (std::size_t i = 0; i < max; ++i) {
-        if (boot_copy && offsets[i] == boot_copy) break;
-        std::int32_t n = -1;
-        if (!read(*number + offsets[i], &n, sizeof n) || n != cpus) break;
-        ++cpus;
-    }
     int present = 0, highest = -1;
     auto mask_addr = symbol_address("__cpu_present_mask");
     auto mask_size = type_size("cpumask");
@@ -544,6 +538,19 @@ void GdbTarget::compute_cpus() {
                 }
             }
         }
+    }
+    int cpus = 0;
+    for (std::size_t i = 0; i < max; ++i) {
+        if (boot_copy && offsets[i] == boot_copy) break;
+        if (present) {
+            // The present mask says which CPUs exist: no need to read each
+            // one's cpu_number (a remote request per CPU over a gdbstub).
+            if (static_cast<int>(i) > highest) break;
+        } else {
+            std::int32_t n = -1;
+            if (!read(*number + offsets[i], &n, sizeof n) || n != cpus) break;
+        }
+        ++cpus;
     }
     if (present && (!cpus || present < cpus)) cpus = highest + 1;
     if (cpus < 1) cpus = 1;
