@@ -167,7 +167,7 @@ json lock_report_json(const Snapshot& s, const LockReport& r) {
     }
     j["findings"] = json::array();
     for (const auto& f : m.walk.findings)
-        j["findings"].push_back({{"kind", list_fault_name(f.fault)}, {"text", f.describe()}});
+        j["findings"].push_back({{"kind", list_fault_key(f.fault)}, {"text", f.describe()}});
     return j;
 }
 

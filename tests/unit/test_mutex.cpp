@@ -111,7 +111,7 @@ TEST(Mutex, BadPrevInWaitListIsAFinding) {
     ordered_json j = s.fk.run_json("rtnlowner", {}, &rc);
     EXPECT_EQ(rc, 1);
     ASSERT_EQ(j["findings"].size(), 1u);
-    EXPECT_EQ(j["findings"][0]["kind"], "bad prev");
+    EXPECT_EQ(j["findings"][0]["kind"], "bad_prev");
     EXPECT_NE(j["findings"][0]["text"].get<std::string>().find("ffff888077777770"), std::string::npos);
     EXPECT_EQ(waiter_pids(j), (std::vector<int>{61, 62, 63}));
     std::string text = s.fk.run("rtnlowner", {});
