@@ -52,7 +52,8 @@ void HostileImage::restore() {
     t_.interrupt_after(UINT64_MAX);
 }
 
-void HostileImage::run(const std::uint8_t* data, std::size_t size, const std::function<void()>& body) {
+void HostileImage::run(const std::uint8_t* data, std::size_t size, const std::vector<Action>& actions) {
+    if (actions.empty()) throw std::logic_error("no fuzz action");
     static const addr_t hostile[] = {0,
                                      0x100 + 0xdead000000000000ULL,
                                      0x122 + 0xdead000000000000ULL,
@@ -61,7 +62,8 @@ void HostileImage::run(const std::uint8_t* data, std::size_t size, const std::fu
                                      0xffff888fff000000ULL,  // canonical, never mapped
                                      1,                      // replaced by the word's own address
                                      0x00dead0000000000ULL};
-    std::size_t i = 0;
+    const Action& action = actions[size > 0 ? data[0] % actions.size() : 0];
+    std::size_t i = 1;
     auto byte = [&]() -> std::uint8_t { return i < size ? data[i++] : 0; };
     auto off16 = [&]() -> std::size_t {
         std::size_t v = byte();
@@ -101,7 +103,7 @@ void HostileImage::run(const std::uint8_t* data, std::size_t size, const std::fu
         }
     }
     try {
-        body();
+        action();
     } catch (const Error&) {
     }
     restore();

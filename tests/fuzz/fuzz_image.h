@@ -4,7 +4,10 @@
 // with a few corrupted fields, pointers and unreadable pages: the shape of
 // a real broken dump.
 //
-// The input is a list of patches, each `op offset16 ...`, the offset taken
+// The input's first byte picks the action to run (a walker or one command
+// line of the target, modulo their number): one action per execution keeps
+// an execution cheap, and libFuzzer learns which action a corruption reaches.
+// The rest is a list of patches, each `op offset16 ...`, the offset taken
 // modulo the bytes of the fuzzed regions:
 //   op % 5 == 0  raw bytes: a length byte (1..16) then the bytes
 //   op % 5 == 1  a pointer into the image: offset16 of the target
@@ -19,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -40,10 +44,13 @@ public:
     // Snapshots the mapped pages under regions; only those are patched.
     HostileImage(test::FakeTarget& t, std::vector<Region> regions);
 
-    // Patches the image with the input, runs body, restores the image.
-    // netdbg::Error thrown by body is the expected end of a command on bad
-    // memory; anything else escapes and libFuzzer reports it.
-    void run(const std::uint8_t* data, std::size_t size, const std::function<void()>& body);
+    using Action = std::function<void()>;
+
+    // Patches the image with the input, runs the action its first byte
+    // picks, restores the image. netdbg::Error thrown by the action is the
+    // expected end of a command on bad memory; anything else escapes and
+    // libFuzzer reports it.
+    void run(const std::uint8_t* data, std::size_t size, const std::vector<Action>& actions);
 
 private:
     addr_t at(std::size_t offset) const;  // byte offset in the regions -> address

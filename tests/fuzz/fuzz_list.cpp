@@ -65,33 +65,44 @@ struct Scenario {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static Scenario s;
-    FakeTarget& t = s.fk.target;
-    s.image->run(data, size, [&] {
-        {
+    static FakeTarget& t = s.fk.target;
+    auto command = [](std::vector<std::string> args) -> fuzz::HostileImage::Action {
+        return [=] { fuzz::run_command(t, "listcheck", args); };
+    };
+    // check_list in one shape, from a list_head of an instance or an hlist
+    // bucket.
+    auto check = [](ListKind kind, addr_t head) -> fuzz::HostileImage::Action {
+        return [=] {
+            Kernel k(t);
+            ListShape shape;
+            shape.kind = kind;
+            shape.entry_size = kEntSize;
+            shape.max = 100;
+            shape.poison_bytes = parse_poison_bytes("auto");
+            shape.backptr = MemberInfo{kInstPtr, 8};
+            shape.backptr_name = "inst";
+            ListWalk w = check_list(k, shape, head, kInsts, [](const ListEntryView&) { return true; });
+            for (const ListFinding& f : w.findings) {
+                f.describe();
+                list_finding_json(f);
+            }
+        };
+    };
+    static const std::vector<fuzz::HostileImage::Action> actions = {
+        [] {
             Kernel k(t);
             walk_list(k, kInsts + kTable, 100, [](addr_t) { return true; });
-            for (ListKind kind : {ListKind::ListHead, ListKind::HList, ListKind::Bsd, ListKind::Single}) {
-                ListShape shape;
-                shape.kind = kind;
-                shape.entry_size = kEntSize;
-                shape.max = 100;
-                shape.poison_bytes = parse_poison_bytes("auto");
-                shape.backptr = MemberInfo{kInstPtr, 8};
-                shape.backptr_name = "inst";
-                addr_t head = kind == ListKind::ListHead ? kInsts + 2 * kInstSize + kTable : kHash + 8 * (size % 8);
-                ListWalk w = check_list(k, shape, head, kInsts, [](const ListEntryView&) { return true; });
-                for (const ListFinding& f : w.findings) {
-                    f.describe();
-                    list_finding_json(f);
-                }
-            }
-        }
-        fuzz::run_command(t, "listcheck",
-                          {"insts.table", "--array", "4", "-o", "ent.link", "--backptr", "inst", "--poison", "0xEC"});
-        fuzz::run_command(t, "listcheck", {"insts.table", "--array", "4", "-o", "ent.link", "--max", "50", "--json"});
-        fuzz::run_command(t, "listcheck", {"hash", "--hlist", "--array", "8", "-o", "hnode.node", "--json"});
-        fuzz::run_command(t, "listcheck", {fmt::format("{:#x}", kInsts + kTable), "--bsd", "--count"});
-        fuzz::run_command(t, "listcheck", {fmt::format("{:#x}", kHash), "--single", "--array", "8"});
-    });
+        },
+        check(ListKind::ListHead, kInsts + 2 * kInstSize + kTable),
+        check(ListKind::HList, kHash + 8 * 3),
+        check(ListKind::Bsd, kHash + 8 * 5),
+        check(ListKind::Single, kHash + 8 * 6),
+        command({"insts.table", "--array", "4", "-o", "ent.link", "--backptr", "inst", "--poison", "0xEC"}),
+        command({"insts.table", "--array", "4", "-o", "ent.link", "--max", "50", "--json"}),
+        command({"hash", "--hlist", "--array", "8", "-o", "hnode.node", "--json"}),
+        command({fmt::format("{:#x}", kInsts + kTable), "--bsd", "--count"}),
+        command({fmt::format("{:#x}", kHash), "--single", "--array", "8"}),
+    };
+    s.image->run(data, size, actions);
     return 0;
 }

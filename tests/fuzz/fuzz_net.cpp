@@ -209,13 +209,17 @@ struct Scenario {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static Scenario s;
-    FakeTarget& t = s.t;
-    s.image->run(data, size, [&] {
-        fuzz::run_command(t, "napiq", {"--max", "100"});
-        fuzz::run_command(t, "napiq", {"-c", "--all-netns", "--json", "--max", "100"});
-        fuzz::run_command(t, "aclist", {});
-        fuzz::run_command(t, "aclist", {"--json", "--all-netns"});
-        fuzz::run_command(t, "aclist", {"--mc", "--json"});
-    });
+    static FakeTarget& t = s.t;
+    auto command = [](std::string name, std::vector<std::string> args) -> fuzz::HostileImage::Action {
+        return [=] { fuzz::run_command(t, name, args); };
+    };
+    static const std::vector<fuzz::HostileImage::Action> actions = {
+        command("napiq", {"--max", "100"}),
+        command("napiq", {"-c", "--all-netns", "--json", "--max", "100"}),
+        command("aclist", {}),
+        command("aclist", {"--json", "--all-netns"}),
+        command("aclist", {"--mc", "--json"}),
+    };
+    s.image->run(data, size, actions);
     return 0;
 }

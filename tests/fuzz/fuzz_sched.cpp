@@ -68,22 +68,30 @@ struct Scenario {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static Scenario s;
-    FakeTarget& t = s.fk.target;
-    s.image->run(data, size, [&] {
-        {
+    static FakeTarget& t = s.fk.target;
+    auto command = [](std::string name, std::vector<std::string> args) -> fuzz::HostileImage::Action {
+        return [=] { fuzz::run_command(t, name, args); };
+    };
+    static const std::vector<fuzz::HostileImage::Action> actions = {
+        [] {
             Kernel k(t);
             TaskWalk w = for_each_task(k, 1000);
             TaskStates states(k);
             for (const Task& task : w.tasks) states.uninterruptible(task, true);
+        },
+        [] {
+            Kernel k(t);
             read_mutex(k, kRtnlMutex, 100);
-        }
-        fuzz::run_command(t, "uninterruptible", {});
-        fuzz::run_command(t, "uninterruptible", {"--group", "--json"});
-        fuzz::run_command(t, "uninterruptible", {"--all", "--group"});
-        fuzz::run_command(t, "rtnlowner", {"-s"});
-        fuzz::run_command(t, "rtnlowner", {"--json"});
-        fuzz::run_command(t, "lockowner", {"nd_lock_a", "-s", "--json"});
-        fuzz::run_command(t, "lockowner", {fmt::format("{:#x}", s.lock_a)});
-    });
+        },
+        command("uninterruptible", {}),
+        command("uninterruptible", {"--group", "--json"}),
+        command("uninterruptible", {"--all", "--group"}),
+        command("uninterruptible", {"--graph"}),
+        command("rtnlowner", {"-s"}),
+        command("rtnlowner", {"--json"}),
+        command("lockowner", {"nd_lock_a", "-s", "--json"}),
+        command("lockowner", {fmt::format("{:#x}", s.lock_a)}),
+    };
+    s.image->run(data, size, actions);
     return 0;
 }

@@ -11,7 +11,7 @@ addr_t page_of(addr_t a) { return a & ~(FakeTarget::kPage - 1); }
 void FakeTarget::map(addr_t addr, std::size_t len) {
     if (len == 0) return;
     for (addr_t p = page_of(addr); p <= page_of(addr + len - 1); p += kPage) {
-        pages_.try_emplace(p, PageBytes(kPage, 0));
+        pages_.try_emplace(p, kPage, std::uint8_t{0});  // a new page only
         if (p + kPage == 0) break;
     }
 }
@@ -28,20 +28,28 @@ bool FakeTarget::mapped(addr_t addr) const { return pages_.count(page_of(addr)) 
 
 void FakeTarget::poke(addr_t addr, const void* data, std::size_t len) {
     const auto* in = static_cast<const std::uint8_t*>(data);
-    for (std::size_t i = 0; i < len; ++i) {
-        auto it = pages_.find(page_of(addr + i));
+    while (len > 0) {
+        auto it = pages_.find(page_of(addr));
         if (it == pages_.end()) throw std::logic_error("poke of unmapped memory");
-        it->second[(addr + i) & (kPage - 1)] = in[i];
+        std::size_t in_page = addr & (kPage - 1), n = std::min(len, kPage - in_page);
+        std::copy_n(in, n, it->second.begin() + in_page);
+        in += n;
+        addr += n;
+        len -= n;
     }
 }
 
 bool FakeTarget::peek(addr_t addr, void* data, std::size_t len) const {
     auto* out = static_cast<std::uint8_t*>(data);
-    for (std::size_t i = 0; i < len; ++i) {
-        if (addr + i < addr) return false;
-        auto it = pages_.find(page_of(addr + i));
+    if (len > 0 && addr + (len - 1) < addr) return false;  // wraps around the address space
+    while (len > 0) {
+        auto it = pages_.find(page_of(addr));
         if (it == pages_.end()) return false;
-        out[i] = it->second[(addr + i) & (kPage - 1)];
+        std::size_t in_page = addr & (kPage - 1), n = std::min(len, kPage - in_page);
+        std::copy_n(it->second.begin() + in_page, n, out);
+        out += n;
+        addr += n;
+        len -= n;
     }
     return true;
 }
