@@ -3,13 +3,13 @@
 // multicast entries; loops, wrong back-links and unreadable links.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
 
 #include <fmt/format.h>
 
 #include "command.h"
 #include "error.h"
 #include "fake_kernel.h"
+#include "fake_net.h"
 #include "json.h"
 #include "ipv6.h"
 
@@ -25,11 +25,7 @@ constexpr addr_t kNetList = 0xffffffff83001000ULL;
 constexpr addr_t kTickNsec = 0xffffffff83002000ULL;
 constexpr std::uint64_t kHz = 250;
 
-In6Addr in6(const char* text) {
-    In6Addr a{};
-    if (inet_pton(AF_INET6, text, a.data()) != 1) throw std::logic_error(text);
-    return a;
-}
+In6Addr in6(const char* text) { return netdbg::test::ipv6(text); }
 
 struct Net {
     FakeKernel fk;
@@ -38,111 +34,26 @@ struct Net {
     std::uint64_t jiffies = img.u64(netdbg::test::kJiffies);
 
     Net() {
-        t.add_type("net", 0x200);
-        t.add_member("net", "list", 0x10, 16);
-        t.add_member("net", "dev_base_head", 0x90, 16);
-        t.add_type("net_device", 0x400);
-        t.add_member("net_device", "name", 0, 16);
-        t.add_member("net_device", "dev_list", 0x50, 16);
-        t.add_member("net_device", "flags", 0xb0, 4);
-        t.add_member("net_device", "priv_flags", 0xb8, 8);
-        t.add_member("net_device", "netdev_ops", 0xc8, 8);
-        t.add_member("net_device", "ifindex", 0xd8, 4);
-        t.add_member("net_device", "ip6_ptr", 0x310, 8);
-        t.add_member("net_device", "nd_net", 0x3f0, 8);
-        // include/net/if_inet6.h, 6.1 x86_64 offsets
-        t.add_type("inet6_dev", 1048);
-        t.add_member("inet6_dev", "dev", 0, 8);
-        t.add_member("inet6_dev", "mc_list", 24, 8);
-        t.add_member("inet6_dev", "ac_list", 608, 8);
-        t.add_type("ifacaddr6", 88);
-        t.add_member("ifacaddr6", "aca_addr", 0, 16);
-        t.add_member("ifacaddr6", "aca_rt", 16, 8);
-        t.add_member("ifacaddr6", "aca_next", 24, 8);
-        t.add_member("ifacaddr6", "aca_addr_lst", 32, 16);
-        t.add_member("ifacaddr6", "aca_users", 48, 4);
-        t.add_member("ifacaddr6", "aca_refcnt", 52, 4);
-        t.add_member("ifacaddr6", "aca_cstamp", 56, 8);
-        t.add_member("ifacaddr6", "aca_tstamp", 64, 8);
-        t.add_type("ifmcaddr6", 208);
-        t.add_member("ifmcaddr6", "mca_addr", 0, 16);
-        t.add_member("ifmcaddr6", "idev", 16, 8);
-        t.add_member("ifmcaddr6", "next", 24, 8);
-        t.add_member("ifmcaddr6", "mca_flags", 160, 4);
-        t.add_member("ifmcaddr6", "mca_users", 164, 4);
-        t.add_member("ifmcaddr6", "mca_refcnt", 168, 4);
-        t.add_member("ifmcaddr6", "mca_cstamp", 176, 8);
-        t.add_member("ifmcaddr6", "mca_tstamp", 184, 8);
-        t.add_type("fib6_info", 168);
-        t.add_member("fib6_info", "fib6_dst", 64, 20);
-        t.add_member("fib6_info", "nh", 160, 8);
-        t.add_member("fib6_info", "fib6_nh", 168, 0);
-        t.add_type("rt6key", 20);
-        t.add_member("rt6key", "addr", 0, 16);
-        t.add_type("fib6_nh", 96);
-        t.add_member("fib6_nh", "nh_common", 0, 72);
-        t.add_type("fib_nh_common", 72);
-        t.add_member("fib_nh_common", "nhc_dev", 0, 8);
-
-        t.map(kInitNet, 0x200);
-        t.add_symbol("init_net", kInitNet, std::string("struct net"));
-        img.list_init(kInitNet + 0x90);
-        t.map(kNetList, 16);
-        t.add_symbol("net_namespace_list", kNetList, std::string("struct list_head"));
-        img.list_init(kNetList);
-        img.list_add_tail(kInitNet + 0x10, kNetList);
+        add_net_layout(t);
+        add_init_net(fk, kInitNet, kNetList);
         t.map(kTickNsec, 8);
         t.add_symbol("tick_nsec", kTickNsec, std::string("unsigned long"));
         img.u64(kTickNsec, 1000000000ULL / kHz);
     }
 
     addr_t dev(const std::string& name, int ifindex, bool with_idev = true) {
-        addr_t d = img.alloc(0x400, 64);
-        img.str(d, name);
-        t.poke_as<std::uint32_t>(d + 0xd8, static_cast<std::uint32_t>(ifindex));
-        img.u64(d + 0x3f0, kInitNet);
-        img.list_add_tail(d + 0x50, kInitNet + 0x90);
-        if (with_idev) {
-            addr_t idev = img.alloc(1048, 64);
-            img.u64(idev, d);
-            img.u64(d + 0x310, idev);
-        }
+        addr_t d = add_net_device(fk, name, ifindex, 0, 0, kInitNet);
+        if (with_idev) add_inet6_dev(fk, d);
         return d;
     }
-    addr_t idev(addr_t dev) { return img.u64(dev + 0x310); }
+    addr_t idev(addr_t dev) { return img.read(dev, "net_device", "ip6_ptr"); }
 
-    // Appends an anycast entry with its route (fib6_nh[0].nhc_dev = dev).
     addr_t ac(addr_t dev, const char* addr, int users = 1, std::uint64_t age_jiffies = 5 * kHz) {
-        addr_t e = img.alloc(88, 8);
-        In6Addr a = in6(addr);
-        t.poke(e, a.data(), 16);
-        addr_t rt = img.alloc(168 + 96, 8);
-        t.poke(rt + 64, a.data(), 16);
-        img.u64(rt + 168, dev);
-        img.u64(e + 16, rt);
-        t.poke_as<std::uint32_t>(e + 48, static_cast<std::uint32_t>(users));
-        t.poke_as<std::uint32_t>(e + 52, 2);
-        img.u64(e + 56, jiffies - age_jiffies);
-        img.u64(e + 64, jiffies - age_jiffies / 2);
-        addr_t slot = idev(dev) + 608;
-        while (img.u64(slot)) slot = img.u64(slot) + 24;
-        img.u64(slot, e);
-        return e;
+        return add_anycast(fk, dev, in6(addr), static_cast<std::uint32_t>(users), jiffies - age_jiffies,
+                           jiffies - age_jiffies / 2);
     }
     addr_t mc(addr_t dev, const char* addr, std::uint32_t flags = 0x4) {
-        addr_t e = img.alloc(208, 8);
-        In6Addr a = in6(addr);
-        t.poke(e, a.data(), 16);
-        img.u64(e + 16, idev(dev));
-        t.poke_as<std::uint32_t>(e + 160, flags);
-        t.poke_as<std::uint32_t>(e + 164, 1);
-        t.poke_as<std::uint32_t>(e + 168, 3);
-        img.u64(e + 176, jiffies - 10 * kHz);
-        img.u64(e + 184, jiffies - 10 * kHz);
-        addr_t slot = idev(dev) + 24;
-        while (img.u64(slot)) slot = img.u64(slot) + 24;
-        img.u64(slot, e);
-        return e;
+        return add_multicast(fk, dev, in6(addr), flags, jiffies - 10 * kHz);
     }
 };
 
@@ -195,7 +106,7 @@ TEST(Aclist, EveryDevicesAnycastEntries) {
     EXPECT_EQ(d["name"], "dummy0");
     EXPECT_EQ(d["ifindex"], 2);
     EXPECT_EQ(d["inet6_dev"], hex(n.idev(d0)));
-    EXPECT_EQ(d["head"], hex(n.idev(d0) + 608));
+    EXPECT_EQ(d["head"], hex(n.idev(d0) + n.img.offset("inet6_dev", "ac_list")));
     EXPECT_EQ(d["verdict"], "ok");
     ASSERT_EQ(d["entries"].size(), 2u);
     EXPECT_EQ(d["entries"][0]["entry"], hex(a));

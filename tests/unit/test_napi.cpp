@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "fake_kernel.h"
+#include "fake_net.h"
 #include "json.h"
 #include "kernel.h"
 #include "napi.h"
@@ -23,26 +24,7 @@ constexpr addr_t kBanner = 0xffffffff83002000ULL;
 constexpr addr_t kSoftnet = 0x2d000ULL;  // per-CPU symbol
 constexpr addr_t kModText = 0xffffffffc0000000ULL;
 
-// Which kernel's NAPI_STATE_* enum the fake debug info carries.
-enum class Enum { Linux61, Linux414, Linux49, None };
-
-void add_napi_enum(FakeTarget& t, Enum e) {
-    std::vector<const char*> names;
-    switch (e) {
-        case Enum::Linux61:  // 5.13 .. 6.x
-            names = {"SCHED", "MISSED", "DISABLE", "NPSVC", "LISTED", "NO_BUSY_POLL", "IN_BUSY_POLL",
-                     "PREFER_BUSY_POLL", "THREADED", "SCHED_THREADED"};
-            break;
-        case Enum::Linux414:  // 4.11 .. 5.10: MISSED before DISABLE, HASHED
-            names = {"SCHED", "MISSED", "DISABLE", "NPSVC", "HASHED", "NO_BUSY_POLL", "IN_BUSY_POLL"};
-            break;
-        case Enum::Linux49:  // before 4.11: no MISSED
-            names = {"SCHED", "DISABLE", "NPSVC", "HASHED", "NO_BUSY_POLL", "IN_BUSY_POLL"};
-            break;
-        case Enum::None: break;
-    }
-    for (std::size_t i = 0; i < names.size(); ++i) t.add_enum(std::string("NAPI_STATE_") + names[i], i);
-}
+using Enum = NapiEnum;
 
 // The 6.1 bit numbers, for writing states in the tests.
 enum : std::uint64_t {
@@ -61,84 +43,15 @@ struct Net {
 
     explicit Net(Enum e = Enum::Linux61, const char* version = "6.1.0-test", int ncpus = 4)
         : fk(ncpus), cpus(ncpus) {
-        t.add_type("net", 0x200);
-        t.add_member("net", "list", 0x10, 16);
-        t.add_member("net", "dev_base_head", 0x90, 16);
-        t.add_type("net_device", 0x900);
-        t.add_member("net_device", "name", 0, 16);
-        t.add_member("net_device", "dev_list", 0x50, 16);
-        t.add_member("net_device", "napi_list", 0x60, 16);
-        t.add_member("net_device", "adj_list", 0xa0, 32);
-        t.add_member("net_device", "ifindex", 0xe0, 4);
-        t.add_member("net_device", "flags", 0xe4, 4);
-        t.add_member("net_device", "priv_flags", 0xe8, 8);
-        t.add_member("net_device", "netdev_ops", 0xf0, 8);
-        t.add_member("net_device", "npinfo", 0x100, 8);
-        t.add_member("net_device", "nd_net", 0x118, 8);
-        t.add_type("net_device_ops", 0x200);
-        t.add_member("net_device_ops", "ndo_open", 0, 8);
-        t.add_member("net_device_ops", "ndo_poll_controller", 0xd0, 8);
-        t.add_member("net_device_ops", "ndo_netpoll_setup", 0xd8, 8);
-        t.add_type("netdev_adjacent", 56);
-        t.add_member("netdev_adjacent", "dev", 0, 8);
-        t.add_member("netdev_adjacent", "master", 8, 1);
-        t.add_member("netdev_adjacent", "list", 24, 16);
-        t.add_type("napi_struct", 400);
-        t.add_member("napi_struct", "poll_list", 0, 16);
-        t.add_member("napi_struct", "state", 16, 8);
-        t.add_member("napi_struct", "weight", 24, 4);
-        t.add_member("napi_struct", "poll", 40, 8);
-        t.add_member("napi_struct", "poll_owner", 48, 4);
-        t.add_member("napi_struct", "dev", 56, 8);
-        t.add_member("napi_struct", "gro_hash", 64, 192);
-        t.add_member("napi_struct", "rx_count", 280, 4);
-        t.add_member("napi_struct", "dev_list", 352, 16);
-        t.add_member("napi_struct", "napi_id", 384, 4);
-        t.add_member("napi_struct", "thread", 392, 8);
-        t.add_type("gro_list", 24);
-        t.add_member("gro_list", "list", 0, 16);
-        t.add_member("gro_list", "count", 16, 4);
-        t.add_type("sk_buff_head", 24);
-        t.add_member("sk_buff_head", "qlen", 16, 4);
-        t.add_type("softnet_data", 768);
-        t.add_member("softnet_data", "poll_list", 0, 16);
-        t.add_member("softnet_data", "process_queue", 16, 24);
-        t.add_member("softnet_data", "processed", 40, 4);
-        t.add_member("softnet_data", "time_squeeze", 44, 4);
-        t.add_member("softnet_data", "received_rps", 48, 4);
-        t.add_member("softnet_data", "dropped", 240, 4);
-        t.add_member("softnet_data", "input_pkt_queue", 248, 24);
-        t.add_member("softnet_data", "backlog", 272, 400);
-        t.add_type("netpoll_info", 168);
-        t.add_member("netpoll_info", "refcnt", 0, 4);
-        t.add_member("netpoll_info", "txq", 32, 24);
-        t.add_member("netpoll_info", "netpoll", 144, 8);
-        t.add_type("netpoll", 80);
-        t.add_member("netpoll", "dev", 0, 8);
-        t.add_member("netpoll", "dev_name", 8, 16);
-        t.add_member("netpoll", "name", 24, 8);
-        t.add_member("netpoll", "local_ip", 32, 16);
-        t.add_member("netpoll", "remote_ip", 48, 16);
-        t.add_member("netpoll", "ipv6", 64, 1);
-        t.add_member("netpoll", "local_port", 66, 2);
-        t.add_member("netpoll", "remote_port", 68, 2);
-        add_napi_enum(t, e);
-        t.add_enum("IFF_DISABLE_NETPOLL", 0x80);
-        t.add_enum("IFF_BONDING", 0x20);
-
-        t.map(kInitNet, 0x200);
-        t.add_symbol("init_net", kInitNet, std::string("struct net"));
-        img.list_init(kInitNet + 0x90);
-        t.map(kNetNsList, 16);
-        t.add_symbol("net_namespace_list", kNetNsList, std::string("struct list_head"));
-        img.list_init(kNetNsList);
-        img.list_add_tail(kInitNet + 0x10, kNetNsList);
+        add_net_layout(t);
+        add_napi_state_enum(t, e);
+        add_init_net(fk, kInitNet, kNetNsList);
         t.map(kBanner, 256);
         t.add_symbol("linux_banner", kBanner, std::string("const char []"));
         img.str(kBanner, std::string("Linux version ") + version + " (gcc) #1 SMP");
         t.add_symbol("softnet_data", kSoftnet, std::string("struct softnet_data"));
         for (int c = 0; c < cpus; ++c) {
-            t.map(sd(c), 768);
+            t.map(sd(c), net_off::kSoftnetSize);
             img.list_init(sd(c));
         }
     }
@@ -156,19 +69,9 @@ struct Net {
 
     addr_t add_dev(const std::string& name, int ifindex, std::uint32_t flags = kUp, const std::string& module = "drv",
                    addr_t net = kInitNet) {
-        addr_t d = img.alloc("net_device", 64);
-        img.write_str(d, "net_device", "name", name);
-        img.write(d, "net_device", "ifindex", ifindex);
-        img.write(d, "net_device", "flags", flags);
-        img.write(d, "net_device", "nd_net", net);
         addr_t ops = mod_func(name + "_netdev_ops", module);  // data, but any symbol will do
         t.map(ops, 0x200);
-        img.write(d, "net_device", "netdev_ops", ops);
-        img.list_init(d + 0x60);
-        img.list_init(d + 0xa0);
-        img.list_init(d + 0xb0);
-        img.list_add_tail(d + 0x50, net + 0x90);
-        return d;
+        return add_net_device(fk, name, ifindex, flags, ops, net);
     }
     void set_ops(addr_t dev, const std::string& member, addr_t fn) {
         img.write(img.read(dev, "net_device", "netdev_ops"), "net_device_ops", member, fn);
@@ -177,21 +80,7 @@ struct Net {
     // netif_napi_add(): at the head of dev->napi_list, poll_list self-linked,
     // poll_owner -1.
     addr_t add_napi(addr_t dev, addr_t poll, int weight, unsigned id, std::uint64_t state = LISTED) {
-        addr_t n = img.alloc("napi_struct", 64);
-        img.list_init(n);
-        img.write(n, "napi_struct", "state", state);
-        img.write(n, "napi_struct", "weight", static_cast<std::uint32_t>(weight));
-        img.write(n, "napi_struct", "poll", poll);
-        img.write(n, "napi_struct", "poll_owner", 0xffffffffU);
-        img.write(n, "napi_struct", "dev", dev);
-        img.write(n, "napi_struct", "napi_id", id);
-        for (int b = 0; b < 8; ++b) img.list_init(n + 64 + 24 * b);
-        addr_t head = dev + 0x60;
-        addr_t first = img.u64(head);
-        img.link(n + 352, first, head);
-        img.u64(first + 8, n + 352);
-        img.u64(head, n + 352);
-        return n;
+        return test::add_napi(fk, dev, poll, weight, id, state);
     }
     void set_state(addr_t napi, std::uint64_t state) { img.write(napi, "napi_struct", "state", state); }
     void set_owner(addr_t napi, int cpu) { img.write(napi, "napi_struct", "poll_owner", static_cast<std::uint32_t>(cpu)); }
@@ -203,10 +92,10 @@ struct Net {
         addr_t up = img.alloc("netdev_adjacent");
         img.write(up, "netdev_adjacent", "dev", master);
         img.write(up, "netdev_adjacent", "master", 1);
-        img.list_add_tail(up + 24, slave + 0xa0);
+        img.list_add_tail(up + net_off::kAdjacentList, slave + net_off::kAdjUpper);
         addr_t low = img.alloc("netdev_adjacent");
         img.write(low, "netdev_adjacent", "dev", slave);
-        img.list_add_tail(low + 24, master + 0xb0);
+        img.list_add_tail(low + net_off::kAdjacentList, master + net_off::kAdjLower);
     }
 
     // netconsole's netpoll_setup(): npinfo with one struct netpoll.
@@ -625,8 +514,8 @@ TEST(Napiq, LoopedNapiListIsBoundedAndReported) {
     addr_t b = n.add_napi(d, p, 64, 2);
     addr_t c = n.add_napi(d, p, 64, 3);  // list: c, b, a
     // c -> b -> a -> b ...
-    addr_t a_node = n.img.u64(b + 352);
-    n.img.u64(a_node, b + 352);
+    addr_t a_node = n.img.u64(b + net_off::kNapiDevList);
+    n.img.u64(a_node, b + net_off::kNapiDevList);
     auto j = n.napiq();
     const auto& e = dev_of(j, "eth0");
     EXPECT_EQ(e["napis"].size(), 3u);
