@@ -19,20 +19,13 @@ using namespace netdbg::test;
 namespace {
 
 constexpr addr_t kHeap = 0xffff888004000000ULL;  // ImageBuilder's default
-constexpr std::uint64_t kSec = 1000000000ULL;
 
-struct Scenario {
-    FakeKernel fk{2};
+struct Scenario : SchedScenario {
     addr_t lock_a = 0;
     std::unique_ptr<fuzz::HostileImage> image;
 
     Scenario() {
-        fk.set_clock(0, 1000 * kSec);
-        fk.set_clock(1, 999 * kSec);
-        auto proc = [&](int pid, std::uint64_t state, int cpu = 0) {
-            return fk.add_process({.pid = pid, .comm = "t" + std::to_string(pid), .state = state, .cpu = cpu,
-                                   .last_arrival = (100 + pid) * kSec});
-        };
+        auto proc = [&](int pid, std::uint64_t state, int cpu = 0) { return task(pid, 100 + pid, state, cpu); };
         addr_t owner = proc(10, TASK_UNINTERRUPTIBLE);
         fk.make_kworker(owner, "linkwatch_event", "events");
         fk.set_owner(kRtnlMutex, owner);

@@ -375,4 +375,17 @@ nlohmann::ordered_json FakeKernel::run_json(const std::string& command, std::vec
     return nlohmann::ordered_json::parse(run(command, args, rc));
 }
 
+SchedScenario::SchedScenario() {
+    fk.set_clock(0, 1000 * kSec);
+    fk.set_clock(1, 999 * kSec);
+}
+
+addr_t SchedScenario::task(int pid, std::uint64_t last_arrival_s, std::uint64_t state, int cpu) {
+    return fk.add_process({.pid = pid,
+                           .comm = "t" + std::to_string(pid),
+                           .state = state,
+                           .cpu = cpu,
+                           .last_arrival = last_arrival_s * kSec});
+}
+
 }  // namespace netdbg::test

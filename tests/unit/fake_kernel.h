@@ -135,4 +135,13 @@ private:
     addr_t next_data_ = 0xffffffff82f00000ULL;
 };
 
+// The scheduler scenario of the D-state tests: two CPUs whose clocks read
+// 1000 s and 999 s, and processes "t<pid>" that last ran at a given second.
+struct SchedScenario {
+    static constexpr std::uint64_t kSec = 1000000000ULL;
+    FakeKernel fk{2};
+    SchedScenario();
+    addr_t task(int pid, std::uint64_t last_arrival_s, std::uint64_t state = TASK_UNINTERRUPTIBLE, int cpu = 0);
+};
+
 }  // namespace netdbg::test

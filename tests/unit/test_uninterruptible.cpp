@@ -33,18 +33,7 @@ std::vector<int> chain_pids(const ordered_json& chain) {
     return out;
 }
 
-// Every test: 2 CPUs, now = 1000 s.
-struct Scenario {
-    FakeKernel fk{2};
-    Scenario() {
-        fk.set_clock(0, 1000 * kSec);
-        fk.set_clock(1, 999 * kSec);
-    }
-    addr_t task(int pid, std::uint64_t last_arrival_s, std::uint64_t state = TASK_UNINTERRUPTIBLE) {
-        return fk.add_process(
-            {.pid = pid, .comm = "t" + std::to_string(pid), .state = state, .last_arrival = last_arrival_s * kSec});
-    }
-};
+using Scenario = SchedScenario;
 
 }  // namespace
 

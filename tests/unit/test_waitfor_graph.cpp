@@ -53,17 +53,7 @@ bool has_edge(const std::vector<Edge>& es, const std::string& from, const std::s
     return false;
 }
 
-struct Scenario {
-    FakeKernel fk{2};
-    Scenario() {
-        fk.set_clock(0, 1000 * kSec);
-        fk.set_clock(1, 999 * kSec);
-    }
-    addr_t task(int pid, std::uint64_t last_arrival_s, std::uint64_t state = TASK_UNINTERRUPTIBLE) {
-        return fk.add_process(
-            {.pid = pid, .comm = "t" + std::to_string(pid), .state = state, .last_arrival = last_arrival_s * kSec});
-    }
-};
+using Scenario = SchedScenario;
 
 }  // namespace
 
