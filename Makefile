@@ -63,7 +63,7 @@ fuzz-build: deps
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(FUZZ_TARGETS)
 
 fuzz-short: fuzz-build
-	@tests/fuzz/run.sh $(FUZZ_BUILD) 10000 $(FUZZ_TARGETS)
+	@tests/fuzz/run.sh $(FUZZ_BUILD) 20000 $(FUZZ_TARGETS)
 
 fuzz: fuzz-build
 	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_RUNS) $(FUZZ_TARGETS)
