@@ -1,8 +1,7 @@
 # Shared guest-side helpers (busybox ash).  make-dump.sh puts this file at
 # /lib/netdbg/lib.sh in every initramfs; scenario scripts may source it:
 #     . /lib/netdbg/lib.sh
-# It relies on fail() from /init.  (The rtnl-stuck scenario predates it and
-# keeps its own copies of the task helpers.)
+# It relies on fail() from /init.
 
 # ---- JSON and /proc helpers -----------------------------------------------
 jstr() { # JSON string literal of $1

@@ -3,57 +3,16 @@
 # then prints the manifest as one line:  NETDBG-MANIFEST {json}
 ND_CTL=/proc/nd_rtnl_stuck
 
+. /lib/netdbg/lib.sh
+
 # ---- helpers -------------------------------------------------------------
-jstr() { # JSON string literal of $1
-    printf '"%s"' "$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr -d '\n\r\t')"
-}
-stat_field() { # stat_field PID N : field N of /proc/PID/stat counting from the state (=1)
-    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f"$2"
-}
-state_of() { stat_field "$1" 1; }
-proc_comm() { cat "/proc/$1/comm" 2>/dev/null; }
-task_comm() { # task_struct.comm: /proc shows workqueue workers as comm+desc / comm-desc
-    c=$(proc_comm "$1")
-    flags=$(stat_field "$1" 7)
-    if [ -n "$flags" ] && [ $(( flags & 0x20 )) -ne 0 ]; then # PF_WQ_WORKER
-        c=$(printf '%s' "$c" | sed 's/[+-].*//')
-    fi
-    printf '%s' "$c"
-}
-wchan_of() { cat "/proc/$1/wchan" 2>/dev/null; }
-stack_json() { # kernel stack of PID as a JSON array of "func+off/size"
-    first=1
-    printf '['
-    sed -e 's/^\[<[0-9a-f]*>\] //' "/proc/$1/stack" 2>/dev/null | while read -r fr; do
-        [ -n "$fr" ] || continue
-        [ $first -eq 1 ] || printf ','
-        first=0
-        jstr "$fr"
-    done
-    printf ']'
-}
 cmdline_of() { tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | sed 's/ $//'; }
-ctl() { sed -n "s/^$1=//p" $ND_CTL; }
+ctl() { kv $ND_CTL "$1"; }
 kmsg_ts() { # timestamp (s) of the last dmesg line containing $1
     dmesg | grep -F "$1" | tail -n 1 | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
 }
-wait_until() { # wait_until SECONDS DESCRIPTION COMMAND... : poll every 0.1 s
-    secs=$1; what=$2; shift 2
-    n=$(( secs * 10 ))
-    while [ $n -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.1
-        n=$(( n - 1 ))
-    done
-    fail "timeout waiting for $what"
-}
 is_D() { [ "$(state_of "$1")" = D ]; }
 stage_is() { [ "$(ctl "$1_stage")" = "$2" ]; }
-task_json() { # common per-task keys (no braces)
-    printf '"pid":%s,"comm":%s,"proc_comm":%s,"state":%s,"wchan":%s,"stack":%s' \
-        "$1" "$(jstr "$(task_comm "$1")")" "$(jstr "$(proc_comm "$1")")" \
-        "$(jstr "$(state_of "$1")")" "$(jstr "$(wchan_of "$1")")" "$(stack_json "$1")"
-}
 
 # ---- 1. network devices exist before the hog takes rtnl -----------------
 ip link show dummy0 >/dev/null 2>&1 || fail "dummy0 missing (dummy.ko loaded?)"
@@ -136,15 +95,10 @@ for p in $WAITERS $CH_PID $CW_PID $A_PID $B_PID; do
 done
 
 # ---- 7. manifest (the D-state list is taken last) -------------------------
-echo "1 4 1 7" > /proc/sys/kernel/printk   # keep kernel messages off the manifest line
+quiet_console
 HOG_JSON="{$(task_json "$HOG_PID"),\"comm_at_lock\":$(jstr "$(ctl hog_comm)"),\"work_fn\":$(jstr "$(ctl hog_work_fn)"),\"workqueue\":$(jstr "$(ctl hog_workqueue)"),\"cpu\":$(ctl hog_cpu),\"rtnl_taken_ts\":$(ctl hog_rtnl_ts),\"spin_started_ts\":$(ctl hog_spin_ts)}"
 CHAIN_JSON="{\"mutex\":\"nd_chain_mutex\",\"waits_for\":\"rtnl_mutex\",\"holder\":{$(task_json "$CH_PID"),\"holds\":\"nd_chain_mutex\",\"waits_for\":\"rtnl_mutex\"},\"waiter\":{$(task_json "$CW_PID"),\"holds\":null,\"waits_for\":\"nd_chain_mutex\"}}"
 ABBA_JSON="{\"a\":{$(task_json "$A_PID"),\"holds\":\"nd_abba_mutex_a\",\"waits_for\":\"nd_abba_mutex_b\"},\"b\":{$(task_json "$B_PID"),\"holds\":\"nd_abba_mutex_b\",\"waits_for\":\"nd_abba_mutex_a\"}}"
-MODS_JSON=""
-while read -r name size refs deps live addr rest; do
-    [ -n "$MODS_JSON" ] && MODS_JSON="$MODS_JSON,"
-    MODS_JSON="$MODS_JSON{\"name\":$(jstr "$name"),\"size\":$size,\"address\":$(jstr "$addr")}"
-done < /proc/modules
 D_JSON=""
 for d in /proc/[0-9]*; do
     p=${d#/proc/}
@@ -152,6 +106,5 @@ for d in /proc/[0-9]*; do
     [ -n "$D_JSON" ] && D_JSON="$D_JSON,"
     D_JSON="$D_JSON{\"pid\":$p,\"comm\":$(jstr "$(task_comm "$p")"),\"proc_comm\":$(jstr "$(proc_comm "$p")"),\"wchan\":$(jstr "$(wchan_of "$p")")}"
 done
-D_TS=$(cut -d' ' -f1 /proc/uptime)
-printf 'NETDBG-MANIFEST {"format":1,"scenario":"rtnl-stuck","kernel_release":%s,"cpus":%s,"uptime_at_manifest":%s,"rtnl_owner":%s,"rtnl_waiters":[%s],"chain":%s,"abba":%s,"modules":[%s],"uninterruptible":[%s]}\n' \
-    "$(jstr "$(uname -r)")" "$(nproc)" "$D_TS" "$HOG_JSON" "$WAITERS_JSON" "$CHAIN_JSON" "$ABBA_JSON" "$MODS_JSON" "$D_JSON"
+printf 'NETDBG-MANIFEST {%s,"rtnl_owner":%s,"rtnl_waiters":[%s],"chain":%s,"abba":%s,"modules":%s,"uninterruptible":[%s]}\n' \
+    "$(manifest_header rtnl-stuck)" "$HOG_JSON" "$WAITERS_JSON" "$CHAIN_JSON" "$ABBA_JSON" "$(modules_json)" "$D_JSON"
