@@ -344,17 +344,23 @@ def pointers(nodes):
     return out
 
 
-@pytest.fixture(scope="module")
-def backptr_copy():
-    name = hostile_copy("backptr", "backptr-garbage", "vmcore.elf")
+def patchable_session(scenario, copy, module):
+    """crash with netdbg and the scenario module's symbols on a copy of the
+    scenario's ELF dump, and a Patcher for that copy."""
+    name = hostile_copy(scenario, copy, "vmcore.elf")
     s = CrashSession(name)
     try:
         assert "shared object" in s.run(f"extend {EXTENSION}", timeout=60)
-        ko = dump_dir("backptr") / "modules" / "nd_backptr.ko"
-        assert "nd_backptr" in s.run(f"mod -s nd_backptr {ko}", timeout=300)
+        ko = dump_dir(scenario) / "modules" / f"{module}.ko"
+        assert module in s.run(f"mod -s {module} {ko}", timeout=300)
         yield s, Patcher(s, dump_dir(name) / "vmcore")
     finally:
         s.close()
+
+
+@pytest.fixture(scope="module")
+def backptr_copy():
+    yield from patchable_session("backptr", "backptr-garbage", "nd_backptr")
 
 
 def test_each_pointer_of_a_backptr_table_in_turn(backptr_copy):
@@ -399,15 +405,7 @@ def test_each_pointer_of_a_backptr_table_in_turn(backptr_copy):
 
 @pytest.fixture(scope="module")
 def rtnl_copy():
-    name = hostile_copy("rtnl-stuck", "rtnl-garbage", "vmcore.elf")
-    s = CrashSession(name)
-    try:
-        assert "shared object" in s.run(f"extend {EXTENSION}", timeout=60)
-        ko = dump_dir("rtnl-stuck") / "modules" / "nd_rtnl_stuck.ko"
-        assert "nd_rtnl_stuck" in s.run(f"mod -s nd_rtnl_stuck {ko}", timeout=300)
-        yield s, Patcher(s, dump_dir(name) / "vmcore")
-    finally:
-        s.close()
+    yield from patchable_session("rtnl-stuck", "rtnl-garbage", "nd_rtnl_stuck")
 
 
 def test_each_pointer_of_rtnl_wait_list_in_turn(rtnl_copy):
