@@ -21,6 +21,17 @@ def manifest(scenario):
     return json.loads((dump_dir(scenario) / "manifest.json").read_text())
 
 
+def drgn_program(scenario):
+    """drgn on the scenario's paging ELF dump with the vmlinux: the
+    independent reader the tests compare with."""
+    import drgn
+
+    prog = drgn.Program()
+    prog.set_core_dump(str(dump_dir(scenario) / "vmcore.elf"))
+    prog.load_debug_info([str(VMLINUX)])
+    return prog
+
+
 def run_crash(scenario, commands, modules=(), timeout=300):
     """Returns {index: output} for each command (by position in `commands`)."""
     d = dump_dir(scenario)

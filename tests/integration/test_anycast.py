@@ -5,7 +5,7 @@ an independent reader of the same instant."""
 import drgn
 import pytest
 
-from crashrun import VMLINUX, dump_dir, json_of, manifest, run_crash
+from crashrun import drgn_program, json_of, manifest, run_crash
 
 SCENARIO = "anycast"
 M = manifest(SCENARIO)
@@ -30,10 +30,7 @@ def session():
 
 @pytest.fixture(scope="module")
 def prog():
-    p = drgn.Program()
-    p.set_core_dump(str(dump_dir(SCENARIO) / "vmcore.elf"))
-    p.load_debug_info([str(VMLINUX)])
-    return p
+    return drgn_program(SCENARIO)
 
 
 def v6(obj):

@@ -8,7 +8,7 @@ import re
 import drgn
 import pytest
 
-from crashrun import VMLINUX, dump_dir, json_of, manifest, run_crash
+from crashrun import drgn_program, json_of, manifest, run_crash
 
 SCENARIO = "anycast-loop"
 M = manifest(SCENARIO)
@@ -17,10 +17,7 @@ L = M["loop"]
 
 @pytest.fixture(scope="module")
 def prog():
-    p = drgn.Program()
-    p.set_core_dump(str(dump_dir(SCENARIO) / "vmcore.elf"))
-    p.load_debug_info([str(VMLINUX)])
-    return p
+    return drgn_program(SCENARIO)
 
 
 @pytest.fixture(scope="module")

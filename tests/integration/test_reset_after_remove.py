@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from crashrun import VMLINUX, dump_dir, json_of, manifest, run_crash
+from crashrun import drgn_program, json_of, manifest, run_crash
 
 SCENARIO = "reset-after-remove"
 M = manifest(SCENARIO)
@@ -203,9 +203,7 @@ def test_bad_arguments_give_one_line_and_crash_goes_on(session):
 def test_every_pool_worklist_and_busy_worker_matches_drgn(wq):
     drgn = pytest.importorskip("drgn")
     from drgn.helpers.linux.percpu import per_cpu
-    prog = drgn.Program()
-    prog.set_core_dump(str(dump_dir(SCENARIO) / "vmcore.elf"))
-    prog.load_debug_info([str(VMLINUX)])
+    prog = drgn_program(SCENARIO)
     pools = set()
     for cpu in range(M["cpus"]):
         arr = per_cpu(prog["cpu_worker_pools"], cpu)
