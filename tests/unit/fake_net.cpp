@@ -2,58 +2,47 @@
 
 #include <arpa/inet.h>
 
-#include <initializer_list>
 #include <stdexcept>
-#include <tuple>
 
 namespace netdbg::test {
 
-namespace {
-using Members = std::initializer_list<std::tuple<const char*, std::size_t, std::size_t>>;
-
-void add_struct(FakeTarget& t, const char* type, std::size_t size, Members members) {
-    t.add_type(type, size);
-    for (auto [m, off, len] : members) t.add_member(type, m, off, len);
-}
-}  // namespace
-
 void add_net_layout(FakeTarget& t) {
     using namespace net_off;
-    add_struct(t, "net", 0x200, {{"list", kNetList, 16}, {"dev_base_head", kDevBaseHead, 16}});
-    add_struct(t, "net_device", 0x400,
+    t.add_struct("net", 0x200, {{"list", kNetList, 16}, {"dev_base_head", kDevBaseHead, 16}});
+    t.add_struct("net_device", 0x400,
                {{"name", 0, 16}, {"dev_list", kDevList, 16}, {"napi_list", kNapiList, 16}, {"adj_list", kAdjUpper, 32},
                 {"ifindex", 0xe0, 4}, {"flags", 0xe4, 4}, {"priv_flags", 0xe8, 8}, {"netdev_ops", 0xf0, 8},
                 {"npinfo", 0x100, 8}, {"nd_net", 0x118, 8}, {"ip6_ptr", kIp6Ptr, 8}});
-    add_struct(t, "net_device_ops", 0x200,
+    t.add_struct("net_device_ops", 0x200,
                {{"ndo_open", 0, 8}, {"ndo_poll_controller", 0xd0, 8}, {"ndo_netpoll_setup", 0xd8, 8}});
-    add_struct(t, "netdev_adjacent", 56, {{"dev", 0, 8}, {"master", 8, 1}, {"list", kAdjacentList, 16}});
-    add_struct(t, "napi_struct", 400,
+    t.add_struct("netdev_adjacent", 56, {{"dev", 0, 8}, {"master", 8, 1}, {"list", kAdjacentList, 16}});
+    t.add_struct("napi_struct", 400,
                {{"poll_list", 0, 16}, {"state", 16, 8}, {"weight", 24, 4}, {"poll", 40, 8}, {"poll_owner", 48, 4},
                 {"dev", 56, 8}, {"gro_hash", 64, 192}, {"rx_count", 280, 4}, {"dev_list", kNapiDevList, 16},
                 {"napi_id", 384, 4}, {"thread", 392, 8}});
-    add_struct(t, "gro_list", 24, {{"list", 0, 16}, {"count", 16, 4}});
-    add_struct(t, "sk_buff_head", 24, {{"qlen", 16, 4}});
-    add_struct(t, "softnet_data", kSoftnetSize,
+    t.add_struct("gro_list", 24, {{"list", 0, 16}, {"count", 16, 4}});
+    t.add_struct("sk_buff_head", 24, {{"qlen", 16, 4}});
+    t.add_struct("softnet_data", kSoftnetSize,
                {{"poll_list", 0, 16}, {"process_queue", 16, 24}, {"processed", 40, 4}, {"time_squeeze", 44, 4},
                 {"received_rps", 48, 4}, {"dropped", 240, 4}, {"input_pkt_queue", 248, 24}, {"backlog", 272, 400}});
-    add_struct(t, "netpoll_info", 168, {{"refcnt", 0, 4}, {"txq", 32, 24}, {"netpoll", 144, 8}});
-    add_struct(t, "netpoll", 80,
+    t.add_struct("netpoll_info", 168, {{"refcnt", 0, 4}, {"txq", 32, 24}, {"netpoll", 144, 8}});
+    t.add_struct("netpoll", 80,
                {{"dev", 0, 8}, {"dev_name", 8, 16}, {"name", 24, 8}, {"local_ip", 32, 16}, {"remote_ip", 48, 16},
                 {"ipv6", 64, 1}, {"local_port", 66, 2}, {"remote_port", 68, 2}});
     t.add_enum("IFF_DISABLE_NETPOLL", 0x80);
     t.add_enum("IFF_BONDING", 0x20);
     // include/net/if_inet6.h
-    add_struct(t, "inet6_dev", 1048, {{"dev", 0, 8}, {"mc_list", kMcList, 8}, {"ac_list", kAcList, 8}});
-    add_struct(t, "ifacaddr6", 88,
+    t.add_struct("inet6_dev", 1048, {{"dev", 0, 8}, {"mc_list", kMcList, 8}, {"ac_list", kAcList, 8}});
+    t.add_struct("ifacaddr6", 88,
                {{"aca_addr", 0, 16}, {"aca_rt", 16, 8}, {"aca_next", kAcaNext, 8}, {"aca_addr_lst", 32, 16},
                 {"aca_users", 48, 4}, {"aca_refcnt", 52, 4}, {"aca_cstamp", 56, 8}, {"aca_tstamp", 64, 8}});
-    add_struct(t, "ifmcaddr6", 208,
+    t.add_struct("ifmcaddr6", 208,
                {{"mca_addr", 0, 16}, {"idev", 16, 8}, {"next", kMcaNext, 8}, {"mca_flags", 160, 4},
                 {"mca_users", 164, 4}, {"mca_refcnt", 168, 4}, {"mca_cstamp", 176, 8}, {"mca_tstamp", 184, 8}});
-    add_struct(t, "fib6_info", 168, {{"fib6_dst", 64, 20}, {"nh", 160, 8}, {"fib6_nh", 168, 0}});
-    add_struct(t, "rt6key", 20, {{"addr", 0, 16}});
-    add_struct(t, "fib6_nh", 96, {{"nh_common", 0, 72}});
-    add_struct(t, "fib_nh_common", 72, {{"nhc_dev", 0, 8}});
+    t.add_struct("fib6_info", 168, {{"fib6_dst", 64, 20}, {"nh", 160, 8}, {"fib6_nh", 168, 0}});
+    t.add_struct("rt6key", 20, {{"addr", 0, 16}});
+    t.add_struct("fib6_nh", 96, {{"nh_common", 0, 72}});
+    t.add_struct("fib_nh_common", 72, {{"nhc_dev", 0, 8}});
 }
 
 void add_napi_state_enum(FakeTarget& t, NapiEnum e) {

@@ -106,6 +106,15 @@ std::optional<SymbolInfo> FakeTarget::symbolize(addr_t addr) {
 
 void FakeTarget::add_type(const std::string& type, std::size_t size) { types_[type] = size; }
 
+void FakeTarget::add_members(const std::string& type, std::initializer_list<MemberRow> rows) {
+    for (const MemberRow& r : rows) add_member(type, r.name, r.offset, r.size);
+}
+
+void FakeTarget::add_struct(const std::string& type, std::size_t size, std::initializer_list<MemberRow> rows) {
+    add_type(type, size);
+    add_members(type, rows);
+}
+
 void FakeTarget::add_member(const std::string& type, const std::string& member, std::size_t offset,
                             std::size_t size) {
     auto t = types_.find(type);

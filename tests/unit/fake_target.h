@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -54,6 +55,13 @@ public:
     // ---- types
     void add_type(const std::string& type, std::size_t size);
     void add_member(const std::string& type, const std::string& member, std::size_t offset, std::size_t size);
+    // {member, offset, size} rows, for a whole layout at once.
+    struct MemberRow {
+        const char* name;
+        std::size_t offset, size;
+    };
+    void add_members(const std::string& type, std::initializer_list<MemberRow> rows);
+    void add_struct(const std::string& type, std::size_t size, std::initializer_list<MemberRow> rows);
     void remove_member(const std::string& type, const std::string& member);
     void remove_type(const std::string& type);
     void add_enum(const std::string& name, std::int64_t value) { enums_[name] = value; }

@@ -31,66 +31,42 @@ constexpr std::uint64_t PENDING = 1, INACTIVE = 2, PWQ = 4;
 // debug info) on top of FakeKernel's, which already has worker,
 // pool_workqueue and workqueue_struct with some members.
 inline void add_wq_layout(FakeTarget& t, unsigned flag_bits = 8) {
-    t.add_member("work_struct", "data", 0, 8);
-    t.add_member("work_struct", "entry", 8, 16);
-    t.add_member("work_struct", "func", 24, 8);
+    t.add_members("work_struct", {{"data", 0, 8}, {"entry", 8, 16}, {"func", 24, 8}});
 
-    t.add_type("worker_pool", 768);
-    t.add_member("worker_pool", "lock", 0, 4);
-    t.add_member("worker_pool", "cpu", 4, 4);
-    t.add_member("worker_pool", "node", 8, 4);
-    t.add_member("worker_pool", "id", 12, 4);
-    t.add_member("worker_pool", "flags", 16, 4);
-    t.add_member("worker_pool", "watchdog_ts", 24, 8);
-    t.add_member("worker_pool", "nr_running", 32, 4);
-    t.add_member("worker_pool", "worklist", 40, 16);
-    t.add_member("worker_pool", "nr_workers", 56, 4);
-    t.add_member("worker_pool", "nr_idle", 60, 4);
-    t.add_member("worker_pool", "busy_hash", 160, 512);
-    t.add_member("worker_pool", "workers", 680, 16);
-    t.add_member("worker_pool", "attrs", 720, 8);
-    t.add_member("worker_pool", "hash_node", 728, 16);
-    t.add_type("workqueue_attrs", 24);
-    t.add_member("workqueue_attrs", "nice", 0, 4);
+    t.add_struct("worker_pool", 768,
+                 {{"lock", 0, 4},
+                  {"cpu", 4, 4},
+                  {"node", 8, 4},
+                  {"id", 12, 4},
+                  {"flags", 16, 4},
+                  {"watchdog_ts", 24, 8},
+                  {"nr_running", 32, 4},
+                  {"worklist", 40, 16},
+                  {"nr_workers", 56, 4},
+                  {"nr_idle", 60, 4},
+                  {"busy_hash", 160, 512},
+                  {"workers", 680, 16},
+                  {"attrs", 720, 8},
+                  {"hash_node", 728, 16}});
+    t.add_struct("workqueue_attrs", 24, {{"nice", 0, 4}});
 
     // worker: entry (0), current_work/func/pwq from FakeKernel; hentry is
     // in the same anonymous union, which crash may not resolve: left out.
-    t.add_member("worker", "scheduled", 0x30, 16);
-    t.add_member("worker", "task", 0x40, 8);
-    t.add_member("worker", "pool", 0x48, 8);
-    t.add_member("worker", "last_active", 0x60, 8);
+    t.add_members("worker", {{"scheduled", 0x30, 16}, {"task", 0x40, 8}, {"pool", 0x48, 8}, {"last_active", 0x60, 8}});
 
-    t.add_member("pool_workqueue", "nr_active", 0x5c, 4);
-    t.add_member("pool_workqueue", "max_active", 0x60, 4);
-    t.add_member("pool_workqueue", "inactive_works", 0x68, 16);
-    t.add_member("pool_workqueue", "pwqs_node", 0x78, 16);
-    t.add_member("workqueue_struct", "list", 0x10, 16);
-    t.add_member("workqueue_struct", "flags", 0x120, 4);
+    t.add_members(
+        "pool_workqueue",
+        {{"nr_active", 0x5c, 4}, {"max_active", 0x60, 4}, {"inactive_works", 0x68, 16}, {"pwqs_node", 0x78, 16}});
+    t.add_members("workqueue_struct", {{"list", 0x10, 16}, {"flags", 0x120, 4}});
 
-    t.add_type("timer_list", 40);
-    t.add_member("timer_list", "entry", 0, 16);
-    t.add_member("timer_list", "expires", 16, 8);
-    t.add_member("timer_list", "function", 24, 8);
-    t.add_member("timer_list", "flags", 32, 4);
-    t.add_type("delayed_work", 88);
-    t.add_member("delayed_work", "work", 0, 32);
-    t.add_member("delayed_work", "timer", 32, 40);
-    t.add_member("delayed_work", "wq", 72, 8);
-    t.add_member("delayed_work", "cpu", 80, 4);
-    t.add_type("timer_base", 112 + 8 * kWheel);
-    t.add_member("timer_base", "clk", 16, 8);
-    t.add_member("timer_base", "vectors", 112, 8 * kWheel);
+    t.add_struct("timer_list", 40, {{"entry", 0, 16}, {"expires", 16, 8}, {"function", 24, 8}, {"flags", 32, 4}});
+    t.add_struct("delayed_work", 88, {{"work", 0, 32}, {"timer", 32, 40}, {"wq", 72, 8}, {"cpu", 80, 4}});
+    t.add_struct("timer_base", 112 + 8 * kWheel, {{"clk", 16, 8}, {"vectors", 112, 8 * kWheel}});
 
-    t.add_type("module", 896);
-    t.add_member("module", "state", 0, 4);
-    t.add_member("module", "list", 8, 16);
-    t.add_member("module", "name", 24, 56);
-    t.add_member("module", "core_layout", 320, 80);
-    t.add_member("module", "init_layout", 400, 80);
-    t.add_type("module_layout", 80);
-    t.add_member("module_layout", "base", 0, 8);
-    t.add_member("module_layout", "size", 8, 4);
-    t.add_member("module_layout", "text_size", 12, 4);
+    t.add_struct(
+        "module", 896,
+        {{"state", 0, 4}, {"list", 8, 16}, {"name", 24, 56}, {"core_layout", 320, 80}, {"init_layout", 400, 80}});
+    t.add_struct("module_layout", 80, {{"base", 0, 8}, {"size", 8, 4}, {"text_size", 12, 4}});
 
     t.add_enum("WORK_STRUCT_PENDING_BIT", 0);
     t.add_enum("WORK_STRUCT_INACTIVE_BIT", 1);
