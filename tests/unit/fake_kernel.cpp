@@ -8,74 +8,49 @@ namespace netdbg::test {
 namespace {
 
 void common_types(FakeTarget& t) {
-    t.add_type("list_head", 16);
-    t.add_member("list_head", "next", 0, 8);
-    t.add_member("list_head", "prev", 8, 8);
+    t.add_struct("list_head", 16, {{"next", 0, 8}, {"prev", 8, 8}});
 
-    t.add_type("sched_info", 32);
-    t.add_member("sched_info", "pcount", 0, 8);
-    t.add_member("sched_info", "run_delay", 8, 8);
-    t.add_member("sched_info", "last_arrival", 0x10, 8);
-    t.add_member("sched_info", "last_queued", 0x18, 8);
+    t.add_struct("sched_info", 32,
+                 {{"pcount", 0, 8}, {"run_delay", 8, 8}, {"last_arrival", 0x10, 8}, {"last_queued", 0x18, 8}});
 
-    t.add_type("thread_struct", 64);
-    t.add_member("thread_struct", "es", 0, 2);
-    t.add_member("thread_struct", "sp", 0x18, 8);
+    t.add_struct("thread_struct", 64, {{"es", 0, 2}, {"sp", 0x18, 8}});
 
-    t.add_type("rq", 0x200);
-    t.add_member("rq", "nr_running", 0x4, 4);
-    t.add_member("rq", "clock", 0x80, 8);
-    t.add_member("rq", "curr", 0x100, 8);
-    t.add_member("rq", "idle", 0x108, 8);
+    t.add_struct("rq", 0x200, {{"nr_running", 0x4, 4}, {"clock", 0x80, 8}, {"curr", 0x100, 8}, {"idle", 0x108, 8}});
 
-    t.add_type("mutex", 32);
-    t.add_member("mutex", "owner", 0, 8);
-    t.add_member("mutex", "wait_lock", 8, 4);
-    t.add_member("mutex", "wait_list", 16, 16);
+    t.add_struct("mutex", 32, {{"owner", 0, 8}, {"wait_lock", 8, 4}, {"wait_list", 16, 16}});
 
     // CONFIG_DEBUG_MUTEXES-like: the list is not at offset 0, so offset
     // mix-ups between the waiter, its node and its task show.
-    t.add_type("mutex_waiter", 40);
-    t.add_member("mutex_waiter", "magic", 0, 8);
-    t.add_member("mutex_waiter", "list", 8, 16);
-    t.add_member("mutex_waiter", "task", 24, 8);
-    t.add_member("mutex_waiter", "ww_ctx", 32, 8);
+    t.add_struct("mutex_waiter", 40, {{"magic", 0, 8}, {"list", 8, 16}, {"task", 24, 8}, {"ww_ctx", 32, 8}});
 
-    t.add_type("kthread", 64);
-    t.add_member("kthread", "flags", 0, 8);
-    t.add_member("kthread", "cpu", 8, 4);
-    t.add_member("kthread", "data", 0x18, 8);
+    t.add_struct("kthread", 64, {{"flags", 0, 8}, {"cpu", 8, 4}, {"data", 0x18, 8}});
 
-    t.add_type("worker", 0x100);
-    t.add_member("worker", "entry", 0, 16);
-    t.add_member("worker", "current_work", 0x10, 8);
-    t.add_member("worker", "current_func", 0x18, 8);
-    t.add_member("worker", "current_pwq", 0x20, 8);
-    t.add_member("worker", "desc", 0x80, 24);
+    t.add_struct("worker", 0x100,
+                 {{"entry", 0, 16},
+                  {"current_work", 0x10, 8},
+                  {"current_func", 0x18, 8},
+                  {"current_pwq", 0x20, 8},
+                  {"desc", 0x80, 24}});
 
-    t.add_type("pool_workqueue", 0x100);
-    t.add_member("pool_workqueue", "pool", 0, 8);
-    t.add_member("pool_workqueue", "wq", 8, 8);
+    t.add_struct("pool_workqueue", 0x100, {{"pool", 0, 8}, {"wq", 8, 8}});
 
-    t.add_type("workqueue_struct", 0x200);
-    t.add_member("workqueue_struct", "pwqs", 0, 16);
-    t.add_member("workqueue_struct", "name", 0x100, 24);
+    t.add_struct("workqueue_struct", 0x200, {{"pwqs", 0, 16}, {"name", 0x100, 24}});
 
-    t.add_type("work_struct", 32);
+    t.add_struct("work_struct", 32, {});
 }
 
 void task_common(FakeTarget& t) {
-    t.add_type("task_struct", 0x600);
-    t.add_member("task_struct", "tasks", 0x100, 16);
-    t.add_member("task_struct", "exit_state", 0x110, 4);
-    t.add_member("task_struct", "pid", 0x118, 4);
-    t.add_member("task_struct", "tgid", 0x11c, 4);
-    t.add_member("task_struct", "sched_info", 0x140, 32);
-    t.add_member("task_struct", "last_switch_time", 0x1a0, 8);
-    t.add_member("task_struct", "comm", 0x1b0, 16);
-    t.add_member("task_struct", "signal", 0x1c8, 8);
-    t.add_member("task_struct", "set_child_tid", 0x1d8, 8);
-    t.add_member("task_struct", "thread", 0x500, 64);
+    t.add_struct("task_struct", 0x600,
+                 {{"tasks", 0x100, 16},
+                  {"exit_state", 0x110, 4},
+                  {"pid", 0x118, 4},
+                  {"tgid", 0x11c, 4},
+                  {"sched_info", 0x140, 32},
+                  {"last_switch_time", 0x1a0, 8},
+                  {"comm", 0x1b0, 16},
+                  {"signal", 0x1c8, 8},
+                  {"set_child_tid", 0x1d8, 8},
+                  {"thread", 0x500, 64}});
 }
 
 }  // namespace
@@ -83,38 +58,29 @@ void task_common(FakeTarget& t) {
 void add_linux61_layout(FakeTarget& t) {
     common_types(t);
     task_common(t);
-    t.add_type("thread_info", 24);
-    t.add_member("thread_info", "flags", 0, 8);
-    t.add_member("thread_info", "syscall_work", 8, 8);
-    t.add_member("thread_info", "status", 0x10, 4);
-    t.add_member("thread_info", "cpu", 0x14, 4);
-    t.add_member("task_struct", "thread_info", 0x10, 24);
-    t.add_member("task_struct", "__state", 0x30, 4);
-    t.add_member("task_struct", "stack", 0x38, 8);
-    t.add_member("task_struct", "flags", 0x44, 4);
-    t.add_member("task_struct", "on_cpu", 0x48, 4);
-    t.add_member("task_struct", "thread_node", 0x180, 16);
-    t.add_member("task_struct", "worker_private", 0x1d0, 8);
-    t.add_type("signal_struct", 0x100);
-    t.add_member("signal_struct", "nr_threads", 0x4, 4);
-    t.add_member("signal_struct", "thread_head", 0x10, 16);
+    t.add_struct("thread_info", 24, {{"flags", 0, 8}, {"syscall_work", 8, 8}, {"status", 0x10, 4}, {"cpu", 0x14, 4}});
+    t.add_members("task_struct", {{"thread_info", 0x10, 24},
+                                  {"__state", 0x30, 4},
+                                  {"stack", 0x38, 8},
+                                  {"flags", 0x44, 4},
+                                  {"on_cpu", 0x48, 4},
+                                  {"thread_node", 0x180, 16},
+                                  {"worker_private", 0x1d0, 8}});
+    t.add_struct("signal_struct", 0x100, {{"nr_threads", 0x4, 4}, {"thread_head", 0x10, 16}});
 }
 
 void add_legacy_layout(FakeTarget& t) {
     common_types(t);
     task_common(t);
-    t.add_type("thread_info", 16);
-    t.add_member("thread_info", "flags", 0, 8);
-    t.add_member("thread_info", "status", 8, 4);
-    t.add_member("task_struct", "thread_info", 0, 16);
-    t.add_member("task_struct", "state", 0x10, 8);
-    t.add_member("task_struct", "stack", 0x18, 8);
-    t.add_member("task_struct", "flags", 0x24, 4);
-    t.add_member("task_struct", "on_cpu", 0x28, 4);
-    t.add_member("task_struct", "cpu", 0x2c, 4);
-    t.add_member("task_struct", "thread_group", 0x190, 16);
-    t.add_type("signal_struct", 0x100);
-    t.add_member("signal_struct", "nr_threads", 0x4, 4);
+    t.add_struct("thread_info", 16, {{"flags", 0, 8}, {"status", 8, 4}});
+    t.add_members("task_struct", {{"thread_info", 0, 16},
+                                  {"state", 0x10, 8},
+                                  {"stack", 0x18, 8},
+                                  {"flags", 0x24, 4},
+                                  {"on_cpu", 0x28, 4},
+                                  {"cpu", 0x2c, 4},
+                                  {"thread_group", 0x190, 16}});
+    t.add_struct("signal_struct", 0x100, {{"nr_threads", 0x4, 4}});
 }
 
 void add_list_poison_text(FakeTarget& t, addr_t delta) {
