@@ -109,6 +109,12 @@ void HostileImage::run(const std::uint8_t* data, std::size_t size, const std::ve
     restore();
 }
 
+Region heap_of(const test::ImageBuilder& img) { return {img.heap_start(), img.heap_end() - img.heap_start()}; }
+
+HostileImage::Action command(test::FakeTarget& t, std::string name, std::vector<std::string> args) {
+    return [&t, name = std::move(name), args = std::move(args)] { run_command(t, name, args); };
+}
+
 std::string run_command(test::FakeTarget& t, const std::string& name, const std::vector<std::string>& args) {
     const Command* c = find_command(name);
     if (!c) throw std::logic_error("no command " + name);

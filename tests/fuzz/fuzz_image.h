@@ -64,6 +64,12 @@ private:
     std::set<addr_t> dirty_;
 };
 
+// Everything the image builder allocated: the objects a scenario built.
+Region heap_of(const test::ImageBuilder& img);
+
+// An action that runs one command line (see run_command).
+HostileImage::Action command(test::FakeTarget& t, std::string name, std::vector<std::string> args);
+
 // Runs a command on a fresh Kernel (an empty page cache) and returns its
 // output; netdbg::Error ends it with its one line, as the front ends print.
 std::string run_command(test::FakeTarget& t, const std::string& name, const std::vector<std::string>& args);

@@ -18,7 +18,6 @@ namespace {
 
 constexpr addr_t kInsts = 0xffffffffc0209000ULL;
 constexpr addr_t kHash = 0xffffffffc020a000ULL;
-constexpr addr_t kHeap = 0xffff888004000000ULL;  // ImageBuilder's default
 constexpr std::size_t kInstSize = 56, kTable = 24, kEntSize = 72, kInstPtr = 16;
 
 struct Scenario {
@@ -55,9 +54,8 @@ struct Scenario {
             if (first) fk.img.u64(first + 8, n);
             fk.img.u64(bucket, n);
         }
-        addr_t end = fk.img.alloc(1, 8);
         image = std::make_unique<fuzz::HostileImage>(
-            t, std::vector<fuzz::Region>{{kInsts, 4 * kInstSize}, {kHash, 64}, {kHeap, end - kHeap}});
+            t, std::vector<fuzz::Region>{{kInsts, 4 * kInstSize}, {kHash, 64}, fuzz::heap_of(fk.img)});
     }
 };
 
@@ -66,9 +64,6 @@ struct Scenario {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static Scenario s;
     static FakeTarget& t = s.fk.target;
-    auto command = [](std::vector<std::string> args) -> fuzz::HostileImage::Action {
-        return [=] { fuzz::run_command(t, "listcheck", args); };
-    };
     // check_list in one shape, from a list_head of an instance or an hlist
     // bucket.
     auto check = [](ListKind kind, addr_t head) -> fuzz::HostileImage::Action {
@@ -97,11 +92,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(ListKind::HList, kHash + 8 * 3),
         check(ListKind::Bsd, kHash + 8 * 5),
         check(ListKind::Single, kHash + 8 * 6),
-        command({"insts.table", "--array", "4", "-o", "ent.link", "--backptr", "inst", "--poison", "0xEC"}),
-        command({"insts.table", "--array", "4", "-o", "ent.link", "--max", "50", "--json"}),
-        command({"hash", "--hlist", "--array", "8", "-o", "hnode.node", "--json"}),
-        command({fmt::format("{:#x}", kInsts + kTable), "--bsd", "--count"}),
-        command({fmt::format("{:#x}", kHash), "--single", "--array", "8"}),
+        fuzz::command(t, "listcheck",
+                      {"insts.table", "--array", "4", "-o", "ent.link", "--backptr", "inst", "--poison", "0xEC"}),
+        fuzz::command(t, "listcheck", {"insts.table", "--array", "4", "-o", "ent.link", "--max", "50", "--json"}),
+        fuzz::command(t, "listcheck", {"hash", "--hlist", "--array", "8", "-o", "hnode.node", "--json"}),
+        fuzz::command(t, "listcheck", {fmt::format("{:#x}", kInsts + kTable), "--bsd", "--count"}),
+        fuzz::command(t, "listcheck", {fmt::format("{:#x}", kHash), "--single", "--array", "8"}),
     };
     s.image->run(data, size, actions);
     return 0;

@@ -13,7 +13,6 @@ using namespace netdbg::test;
 
 namespace {
 
-constexpr addr_t kHeap = 0xffff888004000000ULL;  // ImageBuilder's default
 constexpr addr_t kInitNet = 0xffffffff83000000ULL;
 constexpr addr_t kNetList = 0xffffffff83001000ULL;
 constexpr addr_t kTickNsec = 0xffffffff83002000ULL;
@@ -68,10 +67,9 @@ struct Scenario {
         img.write(npinfo, "netpoll_info", "netpoll", np);
         img.write(eth1, "net_device", "npinfo", npinfo);
 
-        addr_t end = img.alloc(1, 8);
         image = std::make_unique<fuzz::HostileImage>(
             t, std::vector<fuzz::Region>{{kInitNet, 0x200}, {kNetList, 16}, {sd(0), net_off::kSoftnetSize}, {sd(1), net_off::kSoftnetSize},
-                                         {kHeap, end - kHeap}});
+                                         fuzz::heap_of(fk.img)});
     }
 };
 
@@ -80,15 +78,12 @@ struct Scenario {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static Scenario s;
     static FakeTarget& t = s.t;
-    auto command = [](std::string name, std::vector<std::string> args) -> fuzz::HostileImage::Action {
-        return [=] { fuzz::run_command(t, name, args); };
-    };
     static const std::vector<fuzz::HostileImage::Action> actions = {
-        command("napiq", {"--max", "100"}),
-        command("napiq", {"-c", "--all-netns", "--json", "--max", "100"}),
-        command("aclist", {}),
-        command("aclist", {"--json", "--all-netns"}),
-        command("aclist", {"--mc", "--json"}),
+        fuzz::command(t, "napiq", {"--max", "100"}),
+        fuzz::command(t, "napiq", {"-c", "--all-netns", "--json", "--max", "100"}),
+        fuzz::command(t, "aclist", {}),
+        fuzz::command(t, "aclist", {"--json", "--all-netns"}),
+        fuzz::command(t, "aclist", {"--mc", "--json"}),
     };
     s.image->run(data, size, actions);
     return 0;

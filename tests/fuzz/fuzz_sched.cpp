@@ -18,7 +18,6 @@ using namespace netdbg::test;
 
 namespace {
 
-constexpr addr_t kHeap = 0xffff888004000000ULL;  // ImageBuilder's default
 
 struct Scenario : SchedScenario {
     addr_t lock_a = 0;
@@ -44,7 +43,6 @@ struct Scenario : SchedScenario {
         fk.block_on_mutex(p21, lock_a, "nd_deadlock_a");
         fk.put_frames(proc(30, TASK_UNINTERRUPTIBLE), 0, {"__schedule", "schedule", "io_schedule", "filemap_fault"});
 
-        addr_t end = fk.img.alloc(1, 8);
         std::size_t task = fk.img.size("task_struct"), rq = fk.img.size("rq"), mutex = fk.img.size("mutex");
         image = std::make_unique<fuzz::HostileImage>(
             fk.target, std::vector<fuzz::Region>{{fk.init_task, task},
@@ -53,7 +51,7 @@ struct Scenario : SchedScenario {
                                                  {fk.rq(0), rq},
                                                  {fk.rq(1), rq},
                                                  {kJiffies, 8},
-                                                 {kHeap, end - kHeap}});
+                                                 fuzz::heap_of(fk.img)});
     }
 };
 
@@ -62,9 +60,6 @@ struct Scenario : SchedScenario {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static Scenario s;
     static FakeTarget& t = s.fk.target;
-    auto command = [](std::string name, std::vector<std::string> args) -> fuzz::HostileImage::Action {
-        return [=] { fuzz::run_command(t, name, args); };
-    };
     static const std::vector<fuzz::HostileImage::Action> actions = {
         [] {
             Kernel k(t);
@@ -76,14 +71,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             Kernel k(t);
             read_mutex(k, kRtnlMutex, 100);
         },
-        command("uninterruptible", {}),
-        command("uninterruptible", {"--group", "--json"}),
-        command("uninterruptible", {"--all", "--group"}),
-        command("uninterruptible", {"--graph"}),
-        command("rtnlowner", {"-s"}),
-        command("rtnlowner", {"--json"}),
-        command("lockowner", {"nd_lock_a", "-s", "--json"}),
-        command("lockowner", {fmt::format("{:#x}", s.lock_a)}),
+        fuzz::command(t, "uninterruptible", {}),
+        fuzz::command(t, "uninterruptible", {"--group", "--json"}),
+        fuzz::command(t, "uninterruptible", {"--all", "--group"}),
+        fuzz::command(t, "uninterruptible", {"--graph"}),
+        fuzz::command(t, "rtnlowner", {"-s"}),
+        fuzz::command(t, "rtnlowner", {"--json"}),
+        fuzz::command(t, "lockowner", {"nd_lock_a", "-s", "--json"}),
+        fuzz::command(t, "lockowner", {fmt::format("{:#x}", s.lock_a)}),
     };
     s.image->run(data, size, actions);
     return 0;

@@ -18,21 +18,19 @@ using namespace netdbg::test;
 
 namespace {
 
-constexpr addr_t kHeap = 0xffff888004000000ULL;  // ImageBuilder's default
-
 struct Scenario {
     WqKernel w{2};
     ResetAfterRemove s{w};
     std::unique_ptr<fuzz::HostileImage> image;
 
     Scenario() {
-        std::vector<fuzz::Region> regions{{kWorkqueues, 16}, {kUnboundPoolHash, 64 * 8}, {kModules, 16}, {kJiffies64, 8}};
+        std::vector<fuzz::Region> regions{
+            {kWorkqueues, 16}, {kUnboundPoolHash, 64 * 8}, {kModules, 16}, {kJiffies64, 8}};
         for (int c = 0; c < 2; ++c) {
             regions.push_back({w.cpu_pool(c, 0), 2 * w.pool_size});
             regions.push_back({w.timer_base(c, 0), 2 * w.img.size("timer_base")});
         }
-        addr_t end = w.img.alloc(1, 8);
-        regions.push_back({kHeap, end - kHeap});
+        regions.push_back(fuzz::heap_of(w.img));
         image = std::make_unique<fuzz::HostileImage>(w.t, regions);
     }
 };
@@ -42,9 +40,6 @@ struct Scenario {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static Scenario s;
     static FakeTarget& t = s.w.t;
-    auto command = [](std::vector<std::string> args) -> fuzz::HostileImage::Action {
-        return [=] { fuzz::run_command(t, "workq", args); };
-    };
     static const std::vector<fuzz::HostileImage::Action> actions = {
         [] {
             Kernel k(t);
@@ -60,11 +55,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             std::vector<std::string> problems;
             for (const ModuleInfo& m : for_each_module(k, &problems, 100)) module_of(k, m.core_base() + 0x100);
         },
-        command({"--max", "100"}),
-        command({"--json", "--max", "100"}),
-        command({"--pending"}),
-        command({"--busy", "--json"}),
-        command({"--func", "nd_rr_reset_work_fn", "--json"}),
+        fuzz::command(t, "workq", {"--max", "100"}),
+        fuzz::command(t, "workq", {"--json", "--max", "100"}),
+        fuzz::command(t, "workq", {"--pending"}),
+        fuzz::command(t, "workq", {"--busy", "--json"}),
+        fuzz::command(t, "workq", {"--func", "nd_rr_reset_work_fn", "--json"}),
     };
     s.image->run(data, size, actions);
     return 0;

@@ -115,13 +115,16 @@ private:
 // Allocation and field writes by member name on a FakeTarget.
 class ImageBuilder {
 public:
-    explicit ImageBuilder(FakeTarget& t, addr_t heap = 0xffff888004000000ULL) : t_(t), next_(heap) {}
+    explicit ImageBuilder(FakeTarget& t, addr_t heap = 0xffff888004000000ULL) : t_(t), heap_(heap), next_(heap) {}
 
     FakeTarget& target() { return t_; }
 
     // Mapped, zeroed memory from a bump allocator.
     addr_t alloc(std::size_t size, std::size_t align = 64);
     addr_t alloc(const std::string& type, std::size_t align = 64);
+    // What alloc() has handed out so far: [heap_start(), heap_end()).
+    addr_t heap_start() const { return heap_; }
+    addr_t heap_end() const { return next_; }
 
     MemberInfo member(const std::string& type, const std::string& member) const;  // throws if absent
     bool has(const std::string& type, const std::string& member) const;
@@ -152,6 +155,7 @@ public:
 
 private:
     FakeTarget& t_;
+    addr_t heap_;
     addr_t next_;
 };
 

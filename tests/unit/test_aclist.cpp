@@ -25,7 +25,7 @@ constexpr addr_t kNetList = 0xffffffff83001000ULL;
 constexpr addr_t kTickNsec = 0xffffffff83002000ULL;
 constexpr std::uint64_t kHz = 250;
 
-In6Addr in6(const char* text) { return netdbg::test::ipv6(text); }
+using netdbg::test::ipv6;
 
 struct Net {
     FakeKernel fk;
@@ -49,11 +49,11 @@ struct Net {
     addr_t idev(addr_t dev) { return img.read(dev, "net_device", "ip6_ptr"); }
 
     addr_t ac(addr_t dev, const char* addr, int users = 1, std::uint64_t age_jiffies = 5 * kHz) {
-        return add_anycast(fk, dev, in6(addr), static_cast<std::uint32_t>(users), jiffies - age_jiffies,
+        return add_anycast(fk, dev, ipv6(addr), static_cast<std::uint32_t>(users), jiffies - age_jiffies,
                            jiffies - age_jiffies / 2);
     }
     addr_t mc(addr_t dev, const char* addr, std::uint32_t flags = 0x4) {
-        return add_multicast(fk, dev, in6(addr), flags, jiffies - 10 * kHz);
+        return add_multicast(fk, dev, ipv6(addr), flags, jiffies - 10 * kHz);
     }
 };
 
@@ -67,16 +67,16 @@ std::string line(const std::string& s, int n) {
 }  // namespace
 
 TEST(In6Ntop, CompressedLikeTheKernel) {
-    EXPECT_EQ(in6_ntop(in6("2001:db8:2:2::")), "2001:db8:2:2::");
-    EXPECT_EQ(in6_ntop(in6("fe80::")), "fe80::");
-    EXPECT_EQ(in6_ntop(in6("::")), "::");
-    EXPECT_EQ(in6_ntop(in6("::1")), "::1");
-    EXPECT_EQ(in6_ntop(in6("ff02::1:ff00:1")), "ff02::1:ff00:1");
-    EXPECT_EQ(in6_ntop(in6("2001:db8:0:1:1:1:1:1")), "2001:db8:0:1:1:1:1:1");  // one zero word stays
-    EXPECT_EQ(in6_ntop(in6("2001:0:0:1:0:0:0:1")), "2001:0:0:1::1");         // the longest run
-    EXPECT_EQ(in6_ntop(in6("2001:db8:0:0:1:0:0:1")), "2001:db8::1:0:0:1");    // the first of equal runs
-    EXPECT_EQ(in6_ntop(in6("::ffff:10.1.2.3")), "::ffff:10.1.2.3");
-    EXPECT_EQ(in6_hex(in6("2001:db8::")), "20010db8000000000000000000000000");
+    EXPECT_EQ(in6_ntop(ipv6("2001:db8:2:2::")), "2001:db8:2:2::");
+    EXPECT_EQ(in6_ntop(ipv6("fe80::")), "fe80::");
+    EXPECT_EQ(in6_ntop(ipv6("::")), "::");
+    EXPECT_EQ(in6_ntop(ipv6("::1")), "::1");
+    EXPECT_EQ(in6_ntop(ipv6("ff02::1:ff00:1")), "ff02::1:ff00:1");
+    EXPECT_EQ(in6_ntop(ipv6("2001:db8:0:1:1:1:1:1")), "2001:db8:0:1:1:1:1:1");  // one zero word stays
+    EXPECT_EQ(in6_ntop(ipv6("2001:0:0:1:0:0:0:1")), "2001:0:0:1::1");         // the longest run
+    EXPECT_EQ(in6_ntop(ipv6("2001:db8:0:0:1:0:0:1")), "2001:db8::1:0:0:1");    // the first of equal runs
+    EXPECT_EQ(in6_ntop(ipv6("::ffff:10.1.2.3")), "::ffff:10.1.2.3");
+    EXPECT_EQ(in6_hex(ipv6("2001:db8::")), "20010db8000000000000000000000000");
 }
 
 TEST(Aclist, EveryDevicesAnycastEntries) {
