@@ -9,6 +9,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= 2
 PY3 := /usr/bin/python3
 CRASH_EXT_DIR ?= /usr/lib/crash/extensions
+BIN_DIR ?= /usr/local/bin
 
 # gdb and python3-dev: the gdb front end is built against the Python gdb embeds.
 BUILD_PACKAGES := g++ cmake make libfmt-dev nlohmann-json3-dev libcxxopts-dev libgtest-dev crash gdb python3-dev
@@ -31,7 +32,9 @@ build: deps
 install: build
 	install -d $(CRASH_EXT_DIR)
 	install -m 0644 $(BUILD)/netdbg.so $(CRASH_EXT_DIR)/netdbg.so
-	@echo "installed: crash> extend netdbg.so"
+	install -d $(BIN_DIR)
+	install -m 0755 tools/netdbg-report tools/netdbg-triage $(BIN_DIR)/
+	@echo "installed: crash> extend netdbg.so; netdbg-report and netdbg-triage in $(BIN_DIR)"
 
 dumps:
 	@dumps/make-dumps.sh

@@ -16,7 +16,7 @@
 #include <string>
 #include <type_traits>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace netdbg::crashglue {
 

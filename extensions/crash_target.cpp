@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "crash_guard.h"
-#include "test_hooks.h"
+#include "core/test_hooks.h"
 
 #include "crash_defs.h"  // last: its macros must not reach C++ headers
 

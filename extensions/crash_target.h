@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "target.h"
+#include "core/target.h"
 
 namespace netdbg::crashglue {
 

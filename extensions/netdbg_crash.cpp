@@ -8,12 +8,12 @@
 #include <string_view>
 #include <vector>
 
-#include "command.h"
+#include "core/command.h"
 #include "crash_guard.h"
 #include "crash_target.h"
-#include "error.h"
-#include "failure.h"
-#include "kernel.h"
+#include "core/error.h"
+#include "core/failure.h"
+#include "core/kernel.h"
 #include "taskfix.h"
 
 #include "crash_defs.h"  // last: its macros must not reach C++ headers

@@ -11,11 +11,11 @@
 #include <fmt/format.h>
 
 #include "crash_guard.h"
-#include "error.h"
-#include "json.h"
-#include "kernel.h"
-#include "options.h"
-#include "task.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/kernel.h"
+#include "core/options.h"
+#include "kernel/sched/task.h"
 
 #include "crash_defs.h"  // last: its macros must not reach C++ headers
 
@@ -474,7 +474,7 @@ Command taskfix_command() {
             "  --json  print one JSON document (see README, \"JSON output\").",
             "",
             "EXAMPLES",
-#include "examples/taskfix.inc"
+#include "commands/examples/taskfix.inc"
         },
         run,
     };

@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "command.h"
+#include "core/command.h"
 
 namespace netdbg::crashglue {
 

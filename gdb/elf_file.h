@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "target.h"
+#include "core/target.h"
 
 namespace netdbg::gdbglue {
 

@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "error.h"
-#include "test_hooks.h"
+#include "core/error.h"
+#include "core/test_hooks.h"
 
 namespace netdbg::gdbglue {
 

@@ -15,7 +15,7 @@
 #include "elf_file.h"
 #include "py.h"
 #include "readonly_image.h"
-#include "target.h"
+#include "core/target.h"
 
 namespace netdbg::gdbglue {
 

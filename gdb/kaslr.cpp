@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "elf_file.h"
-#include "error.h"
+#include "core/error.h"
 
 namespace netdbg::gdbglue {
 

@@ -1,6 +1,6 @@
 #include "module_list.h"
 
-#include "module.h"
+#include "kernel/module/module.h"
 
 namespace netdbg::gdbglue {
 

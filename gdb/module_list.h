@@ -1,4 +1,4 @@
-// The kernel's loaded modules (common/module.h's for_each_module) with
+// The kernel's loaded modules (common/kernel/module/module.h's for_each_module) with
 // the section addresses sysfs shows in /sys/module/NAME/sections: what
 // add-symbol-file needs to place a module's .ko where it was loaded.
 #pragma once
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "kernel.h"
+#include "core/kernel.h"
 
 namespace netdbg::gdbglue {
 

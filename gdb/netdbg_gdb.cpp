@@ -10,15 +10,15 @@
 
 #include <fmt/format.h>
 
-#include "command.h"
+#include "core/command.h"
 #include "elf_file.h"
-#include "error.h"
-#include "failure.h"
+#include "core/error.h"
+#include "core/failure.h"
 #include "gdb_target.h"
 #include "kaslr.h"
-#include "kernel.h"
+#include "core/kernel.h"
 #include "module_list.h"
-#include "netdevice.h"
+#include "kernel/net/netdevice.h"
 #include "py.h"
 
 namespace netdbg::gdbglue {

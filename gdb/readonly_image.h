@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "elf_file.h"
-#include "target.h"
+#include "core/target.h"
 
 namespace netdbg::gdbglue {
 

@@ -2,9 +2,9 @@
 
 #include <cstring>
 
-#include "command.h"
-#include "error.h"
-#include "kernel.h"
+#include "core/command.h"
+#include "core/error.h"
+#include "core/kernel.h"
 
 namespace netdbg::fuzz {
 

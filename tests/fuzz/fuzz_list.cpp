@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include "fuzz_image.h"
-#include "kernel.h"
-#include "list.h"
-#include "list_check.h"
+#include "core/kernel.h"
+#include "kernel/lib/list.h"
+#include "kernel/lib/list_check.h"
 #include "fake_kernel.h"
 
 using namespace netdbg;

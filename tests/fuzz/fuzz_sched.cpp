@@ -9,9 +9,9 @@
 
 #include "fake_kernel.h"
 #include "fuzz_image.h"
-#include "kernel.h"
-#include "mutex.h"
-#include "task.h"
+#include "core/kernel.h"
+#include "kernel/locking/mutex.h"
+#include "kernel/sched/task.h"
 
 using namespace netdbg;
 using namespace netdbg::test;

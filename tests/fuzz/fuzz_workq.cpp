@@ -8,10 +8,10 @@
 // netdbg::Error line.
 #include "fake_workqueue.h"
 #include "fuzz_image.h"
-#include "kernel.h"
-#include "module.h"
-#include "timer.h"
-#include "workqueue.h"
+#include "core/kernel.h"
+#include "kernel/module/module.h"
+#include "kernel/time/timer.h"
+#include "kernel/workqueue/workqueue.h"
 
 using namespace netdbg;
 using namespace netdbg::test;

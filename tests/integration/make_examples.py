@@ -1,4 +1,4 @@
-"""Regenerates common/examples/*.inc, the EXAMPLES of each help page, from
+"""Regenerates common/commands/examples/*.inc, the EXAMPLES of each help page, from
 a real run of crash on a scenario dump (run after changing a command's
 output; the build embeds the files)."""
 import json
@@ -37,7 +37,7 @@ def main(names):
             lines.append("")
             lines.append(f"    crash> {c}")
             lines += ["    " + l if l else "" for l in parts[i].rstrip().splitlines()]
-        out = REPO / "common" / "examples" / f"{name}.inc"
+        out = REPO / "common" / "commands" / "examples" / f"{name}.inc"
         out.write_text("".join(f"{c_string(l)},\n" for l in lines))
         print(f"wrote {out} ({len(lines)} lines)")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import crashrun
 
-REPORT = crashrun.REPO / "netdbg-report"
-TRIAGE = crashrun.REPO / "netdbg-triage"
+REPORT = crashrun.REPO / "tools" / "netdbg-report"
+TRIAGE = crashrun.REPO / "tools" / "netdbg-triage"
 DUMPS = crashrun.CACHE / "dumps"
 
 

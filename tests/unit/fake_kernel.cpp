@@ -1,7 +1,7 @@
 #include "fake_kernel.h"
 
-#include "command.h"
-#include "kernel.h"
+#include "core/command.h"
+#include "core/kernel.h"
 
 namespace netdbg::test {
 

@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "target.h"
+#include "core/target.h"
 
 namespace netdbg::test {
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "fake_kernel.h"
-#include "json.h"
-#include "timer.h"
+#include "core/json.h"
+#include "kernel/time/timer.h"
 
 namespace netdbg::test {
 

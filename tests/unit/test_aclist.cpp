@@ -6,12 +6,12 @@
 
 #include <fmt/format.h>
 
-#include "command.h"
-#include "error.h"
+#include "core/command.h"
+#include "core/error.h"
 #include "fake_kernel.h"
 #include "fake_net.h"
-#include "json.h"
-#include "ipv6.h"
+#include "core/json.h"
+#include "kernel/net/ipv6.h"
 
 using namespace netdbg;
 using netdbg::test::FakeKernel;

@@ -4,8 +4,8 @@
 #include <new>
 #include <stdexcept>
 
-#include "error.h"
-#include "failure.h"
+#include "core/error.h"
+#include "core/failure.h"
 
 namespace netdbg {
 namespace {

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
-#include "error.h"
+#include "core/error.h"
 #include "fake_kernel.h"
 #include "fake_target.h"
-#include "kernel.h"
-#include "list.h"
+#include "core/kernel.h"
+#include "kernel/lib/list.h"
 
 using namespace netdbg;
 using netdbg::test::FakeTarget;

@@ -5,10 +5,10 @@
 
 #include <chrono>
 
-#include "error.h"
+#include "core/error.h"
 #include "fake_kernel.h"
-#include "kernel.h"
-#include "list_check.h"
+#include "core/kernel.h"
+#include "kernel/lib/list_check.h"
 
 using namespace netdbg;
 using netdbg::test::FakeKernel;

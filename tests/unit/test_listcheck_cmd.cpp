@@ -5,10 +5,10 @@
 
 #include <fmt/format.h>
 
-#include "command.h"
-#include "error.h"
+#include "core/command.h"
+#include "core/error.h"
 #include "fake_kernel.h"
-#include "json.h"
+#include "core/json.h"
 
 using namespace netdbg;
 using netdbg::test::FakeKernel;

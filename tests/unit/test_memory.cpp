@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "error.h"
+#include "core/error.h"
 #include "fake_target.h"
-#include "memory.h"
+#include "core/memory.h"
 
 using namespace netdbg;
 using netdbg::test::FakeTarget;

@@ -1,11 +1,11 @@
 // read_mutex, resolve_mutex_argument, and the rtnlowner / lockowner reports.
 #include <gtest/gtest.h>
 
-#include "error.h"
+#include "core/error.h"
 #include "fake_kernel.h"
-#include "json.h"
-#include "kernel.h"
-#include "mutex.h"
+#include "core/json.h"
+#include "core/kernel.h"
+#include "kernel/locking/mutex.h"
 
 using namespace netdbg;
 using namespace netdbg::test;

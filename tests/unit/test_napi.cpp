@@ -4,12 +4,12 @@
 // lists and pointers.
 #include <gtest/gtest.h>
 
-#include "error.h"
+#include "core/error.h"
 #include "fake_kernel.h"
 #include "fake_net.h"
-#include "json.h"
-#include "kernel.h"
-#include "napi.h"
+#include "core/json.h"
+#include "core/kernel.h"
+#include "kernel/net/napi.h"
 
 using namespace netdbg;
 using namespace netdbg::test;

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_target.h"
-#include "orc.h"
+#include "kernel/sched/orc.h"
 
 using namespace netdbg;
 using netdbg::test::FakeTarget;

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
-#include "error.h"
+#include "core/error.h"
 #include "fake_kernel.h"
-#include "kernel.h"
-#include "runqueue.h"
-#include "task.h"
+#include "core/kernel.h"
+#include "kernel/sched/runqueue.h"
+#include "kernel/sched/task.h"
 
 using namespace netdbg;
 using namespace netdbg::test;

@@ -2,10 +2,10 @@
 // tasks to mutexes, chains, deadlocks and the --since/--for/--all filters.
 #include <gtest/gtest.h>
 
-#include "error.h"
+#include "core/error.h"
 #include "fake_kernel.h"
-#include "json.h"
-#include "runqueue.h"
+#include "core/json.h"
+#include "kernel/sched/runqueue.h"
 
 using namespace netdbg;
 using namespace netdbg::test;

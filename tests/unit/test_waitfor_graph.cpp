@@ -5,10 +5,10 @@
 #include <regex>
 #include <set>
 
-#include "error.h"
+#include "core/error.h"
 #include "fake_kernel.h"
-#include "json.h"
-#include "waitfor_graph.h"
+#include "core/json.h"
+#include "commands/waitfor_graph.h"
 
 using namespace netdbg;
 using namespace netdbg::test;

@@ -9,14 +9,14 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "error.h"
+#include "core/error.h"
 #include "fake_kernel.h"
 #include "fake_workqueue.h"
-#include "json.h"
-#include "kernel.h"
-#include "module.h"
-#include "timer.h"
-#include "workqueue.h"
+#include "core/json.h"
+#include "core/kernel.h"
+#include "kernel/module/module.h"
+#include "kernel/time/timer.h"
+#include "kernel/workqueue/workqueue.h"
 
 using namespace netdbg;
 using namespace netdbg::test;

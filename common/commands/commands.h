@@ -1,0 +1,17 @@
+// One constructor per command; each lives in its own cmd_*.cpp.
+#pragma once
+
+#include "core/command.h"
+
+namespace netdbg {
+
+Command netdbg_command();
+Command rtnlowner_command();
+Command lockowner_command();
+Command uninterruptible_command();
+Command listcheck_command();
+Command aclist_command();
+Command napiq_command();
+Command workq_command();
+
+}  // namespace netdbg
