@@ -441,43 +441,7 @@ std::optional<std::string> taskfix_notice() {
 }
 
 Command taskfix_command() {
-    return {
-        "taskfix",
-        "repair crash's task table on kernels with a flexible pid.numbers[]",
-        "[-n] [--json]",
-        {
-            "  crash 8.0.2 builds its task table from the pid xarray and reads",
-            "  SIZE(pid) bytes of each struct pid to find pid.numbers[0].ns. Since",
-            "  Linux 6.5 (and 6.1.y and other stable kernels that took the change)",
-            "  numbers[] is a flexible array: SIZE(pid) ends where numbers[0] begins,",
-            "  no pid matches init_pid_ns, and the table keeps only the idle and",
-            "  on-CPU tasks, so ps, bt, set, foreach, files and vm miss the others.",
-            "  \"extend netdbg.so\" prints one line when this is the case.",
-            "",
-            "  taskfix adds one struct upid to crash's SIZE(pid), as the kernel's",
-            "  pid allocation does for init_pid_ns, rebuilds crash's task table and",
-            "  its sorted context arrays, and keeps the current context on its task.",
-            "  On the same kernels crash 8.0.2 gives the MCE exception stack size 0",
-            "  (its x86_64 stack names lack ESTACK_MCE), and bt of every on-CPU",
-            "  task fails reading it; taskfix takes the size from the kernel's",
-            "  struct cea_exception_stacks.",
-            "",
-            "  The first line is the verdict with the task counts before and after",
-            "  (\"tasks: 5 -> 79\") and the count netdbg's own walk of the task list",
-            "  finds. It changes nothing, and says so, when the table is complete,",
-            "  when SIZE(pid) is already corrected (a second taskfix), or when crash",
-            "  does not build its table from the pid xarray. Afterwards crash's ps,",
-            "  bt, set and foreach see every task, and netdbg's commands use crash's",
-            "  unwinder (bt) for tasks on a CPU.",
-            "",
-            "    -n  report what taskfix would do; change nothing.",
-            "  --json  print one JSON document (see README, \"JSON output\").",
-            "",
-            "EXAMPLES",
-#include "commands/examples/taskfix.inc"
-        },
-        run,
-    };
+    return make_command("taskfix", run);
 }
 
 }  // namespace netdbg::crashglue

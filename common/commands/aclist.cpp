@@ -249,39 +249,7 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
 }  // namespace
 
 Command aclist_command() {
-    return {
-        "aclist",
-        "IPv6 anycast (or multicast) addresses of each device, with list integrity",
-        "[DEV] [--mc] [--all-netns] [--json]",
-        {
-            "  For every net device with an inet6_dev (of init_net, or of every",
-            "  namespace with --all-netns; only DEV when given), walks",
-            "  idev->ac_list (struct ifacaddr6 through aca_next) and prints each",
-            "  anycast address (RFC 5952 text), its users (aca_users), refcount,",
-            "  flags, and how long before the dump it was created (aca_cstamp)",
-            "  and last updated (aca_tstamp), and its route (aca_rt).",
-            "",
-            "  The walk is bounded and checks the list: a loop (the entry whose",
-            "  aca_next re-enters the list, which entry it re-enters, after how",
-            "  many entries), an unreadable pointer, slab poison, and an entry",
-            "  that does not point back to the device: its route's nexthop device",
-            "  (aca_rt->fib6_nh.fib_nh_dev), aca_idev where the kernel has one,",
-            "  and the inet6_dev's own dev. The first line is the verdict for all",
-            "  devices, the second whether rtnl_mutex is held and by whom (the",
-            "  lists change under rtnl); each device has its own verdict.",
-            "  Exit status 1 when there are findings.",
-            "",
-            "    --mc  the multicast list instead (idev->mc_list, struct",
-            "          ifmcaddr6 through next; back-link ifmcaddr6.idev; flags",
-            "          are MAF_*).",
-            "    --all-netns  every network namespace (net_namespace_list).",
-            "    --json  one JSON document (see README).",
-            "",
-            "EXAMPLES",
-#include "examples/aclist.inc"
-        },
-        run,
-    };
+    return make_command("aclist", run);
 }
 
 }  // namespace netdbg

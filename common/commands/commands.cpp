@@ -3,6 +3,28 @@
 
 namespace netdbg {
 
+namespace {
+struct HelpPage {
+    const char* name;
+    const char* summary;
+    const char* synopsis;
+    const char* const* lines;
+    std::size_t count;
+};
+#include "help_pages.inc"
+}  // namespace
+
+Command make_command(const std::string& name, CommandFn run) {
+    Command c{name, "", "", {}, std::move(run)};
+    for (const auto& page : help_page_table) {
+        if (name != page.name) continue;
+        c.summary = page.summary;
+        c.synopsis = page.synopsis;
+        c.description.assign(page.lines, page.lines + page.count);
+    }
+    return c;
+}
+
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         netdbg_command(),

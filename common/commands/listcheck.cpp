@@ -459,56 +459,7 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
 }  // namespace
 
 Command listcheck_command() {
-    return {
-        "listcheck",
-        "walk a kernel list and check every link, loop, poison and back-pointer",
-        "<head> [-o struct.member | -s struct] [--hlist | --bsd | --single] [--array N [--stride B]] "
-        "[--backptr MEMBER[=ADDR]] [--poison auto|none|0xEC,..] [--max N] [--max-findings N] [--count] [--json]",
-        {
-            "  Walks the list at <head> (a symbol, symbol.member, or hex address)",
-            "  and reports, for each fault, the list, the entry's index and",
-            "  address, and the expected and actual values:",
-            "    loop            the walk re-enters an entry without coming back",
-            "                    to the head (where, after how many entries, and",
-            "                    the cycle length; Brent's algorithm, O(1) memory)",
-            "    bad prev        next->prev != cur (hlist: pprev, BSD: le_prev)",
-            "    list poison     LIST_POISON1/2 in a link: a list_del()ed entry",
-            "                    still reachable (the values come from the",
-            "                    kernel's own __list_del_entry_valid() code)",
-            "    poisoned        a run of a poison byte in the entry: slab",
-            "                    0x6b/0x5a/0xa5, plus the bytes of --poison",
-            "    wrong back-pointer  the entry's --backptr member is not the",
-            "                    owner of the head it hangs on",
-            "    unreadable, null next, truncated (--max reached)",
-            "  The first line is the summary. Exit status 1 when there are findings.",
-            "",
-            "  <head>  list_head by default; hlist_head with --hlist; a BSD",
-            "          LIST_HEAD (lh_first) with --bsd; a pointer to the first",
-            "          element with --single (a NULL-terminated next pointer).",
-            "    -o struct.member  the link node inside the entry struct (or",
-            "          -o member -s struct, or -o OFFSET); -s struct alone: the",
-            "          node is at offset 0. Without either, entries are bare nodes.",
-            "    --array N  walk N consecutive heads (a hash table, or",
-            "          symbol.member of an array of structs); --stride overrides",
-            "          the distance between heads.",
-            "    --backptr MEMBER[=ADDR]  every entry's MEMBER must equal the",
-            "          owner of its head: the struct containing it for",
-            "          symbol.member (with --array: that element), else the head",
-            "          itself, or ADDR.",
-            "    --poison auto|none|0xEC[,..]  poison bytes besides the slab ones",
-            "          (auto: slab only; none: no pattern check). A run counts",
-            "          when it covers an aligned 8-byte word.",
-            "    --max N  entries per list (default 10000000).",
-            "    --max-findings N  findings kept and shown per list (default",
-            "          1000); the summary counts them all.",
-            "    --count  only the summary and the findings (huge lists).",
-            "    --json   one JSON document (see README).",
-            "",
-            "EXAMPLES",
-#include "examples/listcheck.inc"
-        },
-        run,
-    };
+    return make_command("listcheck", run);
 }
 
 }  // namespace netdbg

@@ -463,45 +463,7 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
 }  // namespace
 
 Command napiq_command() {
-    return {
-        "napiq",
-        "NAPI instances, netpoll verdicts and softnet poll lists",
-        "[DEV] [-c] [--all-netns] [--max N] [--json]",
-        {
-            "  For each net device (of init_net, or every namespace with --all-netns,",
-            "  or only DEV): its driver (the module of netdev_ops), the flags that",
-            "  matter, whether netpoll_setup() would accept it and why not, the",
-            "  netpoll user attached through dev->npinfo (netconsole), and every NAPI",
-            "  instance on dev->napi_list: address, napi_id, poll function, weight,",
-            "  state bits (named from the kernel's own NAPI_STATE_* enum), OWNER (the",
-            "  CPU holding it through netpoll, napi->poll_owner), LIST (the CPU whose",
-            "  softnet_data.poll_list holds it, \"other\" when it is linked on a list",
-            "  that is no CPU's poll_list, such as net_rx_action()'s own while it is",
-            "  polled), its kthread when threaded, and its GRO and rx_list counts.",
-            "",
-            "  Netpoll verdict, as netpoll_setup() decides: a device with a master",
-            "  (bond, team, bridge port) is \"a slave device\"; IFF_DISABLE_NETPOLL,",
-            "  or before 4.19 a driver without ndo_poll_controller, \"doesn't support",
-            "  polling\"; a stacked device's lower devices are checked the same way.",
-            "",
-            "  FINDINGS: a NAPI with SCHED set that is on no CPU's poll list, has no",
-            "  netpoll owner, is not disabled and has no thread to poll it (stuck);",
-            "  DISABLE set on an UP device (napi_disable() waiting); one CPU holding",
-            "  two or more NAPIs of one device through netpoll (the stealing pattern).",
-            "",
-            "    DEV         only this device.",
-            "    -c          per CPU: the softnet_data counters (processed, dropped,",
-            "                time_squeeze, as /proc/net/softnet_stat), the backlog",
-            "                length, and the NAPIs on its poll_list in poll order.",
-            "    --all-netns every network namespace.",
-            "    --max N     bound on every list walk (default 10000).",
-            "    --json      print one JSON document (per-CPU data always included).",
-            "",
-            "EXAMPLES",
-#include "examples/napiq.inc"
-        },
-        run,
-    };
+    return make_command("napiq", run);
 }
 
 }  // namespace netdbg

@@ -47,24 +47,7 @@ int run(Kernel& kernel, const std::vector<std::string>& args, Output& out) {
 }  // namespace
 
 Command netdbg_command() {
-    return Command{
-        "netdbg",
-        "netdbg version and the analysed kernel",
-        "[-v]",
-        {
-            "  Prints the netdbg version and what netdbg reads from the kernel:",
-            "  the release string (init_uts_ns), the number of CPUs and the",
-            "  kernel stack size (THREAD_SIZE). Use it to check that netdbg is",
-            "  loaded and can read the dump.",
-            "",
-            "    -v  also print how many pages netdbg has read from the target",
-            "        in this session (its read cache fetches whole pages).",
-            "",
-            "EXAMPLES",
-#include "examples/netdbg.inc"
-        },
-        run,
-    };
+    return make_command("netdbg", run);
 }
 
 }  // namespace netdbg

@@ -18,30 +18,7 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
 }  // namespace
 
 Command rtnlowner_command() {
-    return {
-        "rtnlowner",
-        "who holds rtnl_mutex, and who waits for it",
-        "[-s] [--json]",
-        {
-            "  Answers whether rtnl_mutex is held, by which task, what that task is",
-            "  doing (for a kworker: the work function it executes), and lists the",
-            "  waiters in queue order with how long each has been blocked.",
-            "",
-            "  The first line is the verdict. Times are the kernel's sched clock in",
-            "  seconds, as dmesg and ftrace print them: LAST-ARRIVAL is",
-            "  sched_info.last_arrival, BLOCKED-FOR is the dump's now (the newest",
-            "  per-CPU rq->clock) minus it. \"held for >= T\" is the longest a waiter",
-            "  has been blocked.",
-            "",
-            "    -s  show the owner's call chain (crash's unwinder when it knows the",
-            "        task, else a scan of return addresses on its stack, so labelled).",
-            "  --json  print one JSON document (see README, \"JSON output\").",
-            "",
-            "EXAMPLES",
-#include "examples/rtnlowner.inc"
-        },
-        run,
-    };
+    return make_command("rtnlowner", run);
 }
 
 }  // namespace netdbg

@@ -344,38 +344,7 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
 }  // namespace
 
 Command uninterruptible_command() {
-    return {
-        "uninterruptible",
-        "D-state tasks, what they wait for, chains and deadlocks",
-        "[--since T] [--for D] [--all] [--group | --graph] [--json]",
-        {
-            "  Lists the tasks in uninterruptible sleep (D state, as /proc reports it;",
-            "  TASK_IDLE kworkers are left out unless --all), oldest first, with the",
-            "  function each waits in and the mutex it waits for and that mutex's",
-            "  owner. The mutex is found without unwinding: the task's",
-            "  struct mutex_waiter on its stack, accepted only when the mutex's",
-            "  wait_list really holds the task.",
-            "",
-            "  --since T  only tasks whose last arrival on a CPU (sched_info.last_arrival)",
-            "             is at or after T, in seconds as dmesg and ftrace print them.",
-            "  --for D    only tasks blocked at least D before the dump (10s, 500ms, 2m).",
-            "  --all      include TASK_IDLE tasks.",
-            "  --group    group the tasks by the mutex they wait for, follow chains (A",
-            "             waits for a mutex held by B, which waits for one held by C)",
-            "             and report cycles as DEADLOCKS.",
-            "  --graph    print the wait-for graph in Graphviz DOT: the shown tasks",
-            "             and every lock and owner their chains lead to, as nodes;",
-            "             \"waits for\" edges from a task to its mutex, dashed \"held by\"",
-            "             edges from a mutex to its owner; DEADLOCK cycles in red.",
-            "             Draw it with: uninterruptible --graph > wf.dot, then",
-            "             dot -Tsvg wf.dot > wf.svg. Exit status 1 on a deadlock.",
-            "  --json     print one JSON document.",
-            "",
-            "EXAMPLES",
-#include "examples/uninterruptible.inc"
-        },
-        run,
-    };
+    return make_command("uninterruptible", run);
 }
 
 }  // namespace netdbg

@@ -488,42 +488,7 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
 }  // namespace
 
 Command workq_command() {
-    return {
-        "workq",
-        "worker pools, pending and running work items, delayed works",
-        "[--pending] [--busy] [--func SYM] [--max N] [--json]",
-        {
-            "  Lists every worker pool (per-CPU normal and highpri, unbound), the",
-            "  work items waiting on each pool's worklist, on a busy worker's",
-            "  scheduled list and on a workqueue's inactive list (max_active",
-            "  reached), the busy workers (pool busy_hash) with the work they run,",
-            "  and the delayed works whose timers are pending on each CPU's timer",
-            "  wheel (function delayed_work_timer_fn). The workqueue of a queued",
-            "  work is the one its data points to (get_work_pwq()).",
-            "",
-            "  The first line is the verdict. FINDINGS names the work items whose",
-            "  function lies in a module being unloaded (state GOING) or in no",
-            "  module and not in kernel text, whose memory holds slab poison",
-            "  (0x6b, 0xec) or cannot be read, that are running and pending at",
-            "  once, and freed timers still queued on a wheel.",
-            "",
-            "  SINCE is the dump's now (newest rq->clock) minus the worker task's",
-            "  sched_info.last_arrival: for a worker on a CPU, how long it has been",
-            "  on it; for a sleeping one, how long it has slept. LAST-START is how",
-            "  long ago the pool last started a work (pool->watchdog_ts, the",
-            "  workqueue watchdog's clock); EXPIRES counts from jiffies.",
-            "",
-            "  --pending   pending, inactive and delayed works only.",
-            "  --busy      busy workers only.",
-            "  --func SYM  only work items whose function is SYM.",
-            "  --max N     stop every list walk after N entries (default 100000).",
-            "  --json      print one JSON document.",
-            "",
-            "EXAMPLES",
-#include "examples/workq.inc"
-        },
-        run,
-    };
+    return make_command("workq", run);
 }
 
 }  // namespace netdbg

@@ -25,6 +25,8 @@ public:
     std::string str;
 };
 
+using CommandFn = std::function<int(Kernel&, const std::vector<std::string>&, Output&)>;
+
 struct Command {
     std::string name;
     std::string summary;                  // one line, for `help` listings
@@ -32,8 +34,14 @@ struct Command {
     std::vector<std::string> description; // help page body: DESCRIPTION and EXAMPLES lines
     // Runs with argv without the command name. Throws netdbg::Error for
     // anything the user must be told; returns 0 (clean) or 1 (findings).
-    std::function<int(Kernel&, const std::vector<std::string>&, Output&)> run;
+    CommandFn run;
 };
+
+// The command `name` with its help page (summary, synopsis, description and
+// examples) from docs/commands/<name>.md, built into the library by
+// common/commands/help_pages.py. A command without a page gets an empty one
+// (a unit test insists that every command has its page).
+Command make_command(const std::string& name, CommandFn run);
 
 const std::vector<Command>& commands();
 const Command* find_command(std::string_view name);

@@ -1,7 +1,7 @@
-"""Regenerates common/commands/examples/*.inc, the EXAMPLES of each help page, from
-a real run of crash on a scenario dump (run after changing a command's
-output; the build embeds the files)."""
-import json
+"""Regenerates the Examples block of docs/commands/NAME.md, the EXAMPLES of
+each help page, from a real run of crash on a scenario dump (run after
+changing a command's output; the build makes the help pages from the docs)."""
+import re
 import sys
 from pathlib import Path
 
@@ -21,10 +21,6 @@ EXAMPLES = {
 }
 
 
-def c_string(line):
-    return json.dumps(line)  # JSON string escapes are valid C escapes for this text
-
-
 def main(names):
     for name in names or EXAMPLES:
         scenario, commands, *mods = EXAMPLES[name]
@@ -37,9 +33,13 @@ def main(names):
             lines.append("")
             lines.append(f"    crash> {c}")
             lines += ["    " + l if l else "" for l in parts[i].rstrip().splitlines()]
-        out = REPO / "common" / "commands" / "examples" / f"{name}.inc"
-        out.write_text("".join(f"{c_string(l)},\n" for l in lines))
-        print(f"wrote {out} ({len(lines)} lines)")
+        page = REPO / "docs" / "commands" / f"{name}.md"
+        text, n = re.subn(r"(## Examples\n\n```text\n).*?(^```$)", lambda m: m.group(1) + "\n".join(lines) + "\n" + m.group(2),
+                          page.read_text(), count=1, flags=re.S | re.M)
+        if not n:
+            sys.exit(f"{page}: no ```text block under ## Examples")
+        page.write_text(text)
+        print(f"wrote the examples of {page} ({len(lines)} lines)")
 
 
 if __name__ == "__main__":
