@@ -54,11 +54,12 @@ RtnlContext rtnl_context(Kernel& k) {
     }
     try {
         Snapshot s(k, TaskScope::Referenced);
-        LockReport r = build_lock_report(s, *rtnl, false);
+        LockReport r = build_lock_report(s, *rtnl, WaitKind::Mutex, false);
         c.line = lock_verdict(s, r);
+        addr_t owner = r.lock.first_holder();
         c.j = {{"verdict", c.line},
-               {"held", r.mutex.owner != 0},
-               {"owner_task", r.mutex.owner ? json(hex(r.mutex.owner)) : json(nullptr)},
+               {"held", owner != 0},
+               {"owner_task", owner ? json(hex(owner)) : json(nullptr)},
                {"owner_pid", r.owner ? json(r.owner->pid) : json(nullptr)},
                {"owner_comm", r.owner ? json(r.owner->comm) : json(nullptr)},
                {"waiters", r.waiters.size()}};

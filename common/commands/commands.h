@@ -1,4 +1,4 @@
-// One constructor per command; each lives in its own cmd_*.cpp.
+// One constructor per command; each lives in commands/<name>.cpp.
 #pragma once
 
 #include "core/command.h"

@@ -13,7 +13,7 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
     o.parse(args);
     if (!o.positional().empty()) throw Error("rtnlowner: takes no arguments (for another mutex: lockowner)");
     addr_t rtnl = k.symbol("rtnl_mutex");
-    return run_lock_command(k, "rtnlowner", rtnl, o.has("stack"), o.has("json"), out);
+    return run_lock_command(k, "rtnlowner", rtnl, WaitKind::Mutex, o.has("stack"), o.has("json"), out);
 }
 }  // namespace
 

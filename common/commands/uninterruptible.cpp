@@ -1,17 +1,18 @@
-// uninterruptible: D-state tasks, what each waits for, and the chains and
-// deadlocks among them.
+// uninterruptible: D-state tasks, what each waits for (any kind of wait:
+// locks, completions, flush_work, RCU, sockets, device unregister), and the
+// chains and deadlocks among them.
 #include <algorithm>
 #include <map>
 #include <set>
 
 #include <fmt/format.h>
 
-#include "kernel/locking/blocker.h"
 #include "commands/commands.h"
-#include "core/options.h"
-#include "kernel/sched/snapshot.h"
-#include "core/table.h"
 #include "commands/waitfor_graph.h"
+#include "core/options.h"
+#include "core/table.h"
+#include "kernel/sched/snapshot.h"
+#include "kernel/waits/finder.h"
 
 namespace netdbg {
 
@@ -21,167 +22,269 @@ struct Blocked {
     const Task* task = nullptr;
     std::string wait_function;
     std::optional<Blocker> blocker;
-    bool shown = false;  // passes --since / --for
+    std::vector<Blocker> inside;  // outer waits the task is in (rcu_barrier() in netdev_run_todo())
+    bool shown = false;    // a D task that passes --since / --for
+    bool d_state = true;   // false: a sleeping holder followed into its own wait
 };
 
 struct WaitGraph {
-    std::vector<Blocked> blocked;  // every D task, oldest first
+    std::vector<Blocked> blocked;  // the D tasks oldest first, then the holders followed
+    std::size_t d_count = 0;
     std::map<addr_t, std::size_t> by_task;
     std::vector<std::vector<std::size_t>> cycles;  // indexes into blocked
-    std::vector<std::vector<std::size_t>> chains;  // maximal chains of >= 2 locks, not cycles
+    std::vector<std::vector<std::size_t>> chains;  // maximal chains of >= 2 waits, not cycles
     const Blocked* of(addr_t task) const {
         auto it = by_task.find(task);
         return it == by_task.end() ? nullptr : &blocked[it->second];
     }
+    // The waits a blocked task leads to: its holders that wait themselves.
+    std::vector<std::size_t> next(std::size_t i) const {
+        std::vector<std::size_t> out;
+        const auto& b = blocked[i].blocker;
+        if (!b) return out;
+        for (const BlockerTask& h : b->holders) {
+            auto it = by_task.find(h.task);
+            if (it != by_task.end() && blocked[it->second].blocker) out.push_back(it->second);
+        }
+        return out;
+    }
 };
 
-std::string lock_label(const Blocker& b) { return b.name.empty() ? fmt::format("mutex {:016x}", b.mutex) : b.name; }
+std::string wait_label(const Blocker& b) {
+    return b.mode.empty() ? b.label() : fmt::format("{} [{}]", b.label(), b.mode);
+}
+
+void find_cycles(WaitGraph& g) {
+    // Depth-first over the "waits for a holder that waits" edges; a back
+    // edge closes a cycle. Each node is entered once.
+    std::vector<int> colour(g.blocked.size(), 0);  // 0 new, 1 on the path, 2 done
+    std::vector<std::size_t> path;
+    std::set<std::vector<std::size_t>> seen;
+    std::function<void(std::size_t)> visit = [&](std::size_t i) {
+        colour[i] = 1;
+        path.push_back(i);
+        for (std::size_t j : g.next(i)) {
+            if (colour[j] == 1) {
+                std::vector<std::size_t> c(std::find(path.begin(), path.end(), j), path.end());
+                std::rotate(c.begin(), std::min_element(c.begin(), c.end()), c.end());
+                if (seen.insert(c).second) g.cycles.push_back(c);
+            } else if (colour[j] == 0) {
+                visit(j);
+            }
+        }
+        path.pop_back();
+        colour[i] = 2;
+    };
+    for (std::size_t i = 0; i < g.blocked.size(); ++i)
+        if (colour[i] == 0) visit(i);
+}
 
 void find_chains(WaitGraph& g) {
-    // Each blocked task has at most one outgoing edge (to its lock's owner),
-    // so the graph is functional: colour-walk it for cycles.
-    std::vector<int> colour(g.blocked.size(), 0);  // 0 new, 1 on path, 2 done
-    auto next = [&](std::size_t i) -> std::optional<std::size_t> {
-        const auto& b = g.blocked[i].blocker;
-        if (!b || !b->owner) return std::nullopt;
-        auto it = g.by_task.find(b->owner);
-        if (it == g.by_task.end() || !g.blocked[it->second].blocker) return std::nullopt;
-        return it->second;
-    };
-    for (std::size_t start = 0; start < g.blocked.size(); ++start) {
-        std::vector<std::size_t> path;
-        std::optional<std::size_t> cur = start;
-        while (cur && colour[*cur] == 0) {
-            colour[*cur] = 1;
-            path.push_back(*cur);
-            cur = next(*cur);
-        }
-        if (cur && colour[*cur] == 1) {
-            auto it = std::find(path.begin(), path.end(), *cur);
-            g.cycles.emplace_back(it, path.end());
-        }
-        for (std::size_t i : path) colour[i] = 2;
-    }
+    find_cycles(g);
     std::set<std::size_t> in_cycle;
     for (const auto& c : g.cycles) in_cycle.insert(c.begin(), c.end());
-    // Chain heads: blocked tasks that own no lock another task waits on.
-    std::set<addr_t> owners;
-    for (const auto& b : g.blocked)
-        if (b.blocker && b.blocker->owner) owners.insert(b.blocker->owner);
-    for (std::size_t i = 0; i < g.blocked.size(); ++i) {
-        if (owners.count(g.blocked[i].task->addr) || !g.blocked[i].blocker || in_cycle.count(i)) continue;
+    // Chain heads: D tasks with a wait that no other wait leads to.
+    std::set<std::size_t> led_to;
+    for (std::size_t i = 0; i < g.blocked.size(); ++i)
+        for (std::size_t j : g.next(i)) led_to.insert(j);
+    for (std::size_t i = 0; i < g.d_count; ++i) {
+        if (led_to.count(i) || !g.blocked[i].blocker || in_cycle.count(i)) continue;
         std::vector<std::size_t> chain{i};
-        std::optional<std::size_t> cur = next(i);
-        while (cur && !in_cycle.count(*cur) &&
-               std::find(chain.begin(), chain.end(), *cur) == chain.end()) {
-            chain.push_back(*cur);
-            cur = next(*cur);
+        for (;;) {
+            auto nx = g.next(chain.back());
+            auto it = std::find_if(nx.begin(), nx.end(), [&](std::size_t j) {
+                return !in_cycle.count(j) && std::find(chain.begin(), chain.end(), j) == chain.end();
+            });
+            if (it == nx.end()) break;
+            chain.push_back(*it);
         }
         if (chain.size() >= 2) g.chains.push_back(std::move(chain));
+    }
+}
+
+// A holder that sleeps outside D state (a mutex_lock_interruptible(), a
+// worker blocked in S) is followed into its own wait, so chains go on.
+void follow_holders(Snapshot& s, BlockerFinder& finder, WaitGraph& g) {
+    Kernel& k = s.k;
+    for (std::size_t i = 0; i < g.blocked.size() && g.blocked.size() < 100000; ++i) {
+        if (!g.blocked[i].blocker) continue;
+        std::vector<addr_t> holders;
+        for (const BlockerTask& h : g.blocked[i].blocker->holders) holders.push_back(h.task);
+        for (addr_t h : holders) {
+            if (g.by_task.count(h) || s.running_cpu(h) >= 0) continue;
+            const Task* t = s.task(h);
+            if (!t) continue;
+            k.check_interrupt();
+            Blocked b;
+            b.task = t;
+            b.d_state = false;
+            StackWords stack = read_stack(k, *t);
+            CallChain chain = call_chain(k, *t, stack);
+            b.wait_function = wait_function(k, chain.frames);
+            b.blocker = finder.find(*t, stack, chain);
+            g.by_task.emplace(h, g.blocked.size());
+            g.blocked.push_back(std::move(b));
+        }
     }
 }
 
 WaitGraph build_graph(Snapshot& s, bool include_idle) {
     Kernel& k = s.k;
     WaitGraph g;
-    BlockerFinder finder(k, s.index);
+    BlockerFinder finder(s);
     for (const Task& t : s.walk.tasks) {
         if (!s.states.uninterruptible(t, include_idle)) continue;
         k.check_interrupt();
         Blocked b;
         b.task = &t;
         StackWords stack = read_stack(k, t);
-        b.wait_function = wait_function(k, call_chain(k, t, stack).frames);
-        b.blocker = finder.find(t, stack);
+        CallChain chain = call_chain(k, t, stack);
+        b.wait_function = wait_function(k, chain.frames);
+        std::vector<Blocker> waits = finder.find_all(t, stack, chain);
+        if (!waits.empty()) {
+            b.blocker = std::move(waits.front());
+            b.inside.assign(std::make_move_iterator(waits.begin() + 1), std::make_move_iterator(waits.end()));
+        }
         g.blocked.push_back(std::move(b));
     }
     std::stable_sort(g.blocked.begin(), g.blocked.end(),
                      [](const Blocked& a, const Blocked& b) { return a.task->last_arrival < b.task->last_arrival; });
+    g.d_count = g.blocked.size();
     for (std::size_t i = 0; i < g.blocked.size(); ++i) g.by_task.emplace(g.blocked[i].task->addr, i);
+    follow_holders(s, finder, g);
     find_chains(g);
     return g;
 }
 
-// "nd_chain_holder (pid 80)" or, for a task that is not blocked itself,
-// with what it does.
+// "nd_chain_holder (pid 80)" for a task whose own wait continues the
+// chain, else with what it is doing.
 std::string node_label(const Snapshot& s, const WaitGraph& g, addr_t task) {
     const Task* t = s.task(task);
     if (!t) return fmt::format("{:016x} (not in task list)", task);
-    if (g.of(task)) return task_label(*t);
-    return fmt::format("{} (pid {}, {})", t->comm, t->pid, task_activity(s, *t, ""));
+    const Blocked* b = g.of(task);
+    if (b && b->blocker) return task_label(*t);
+    std::string wf = b ? b->wait_function : "";
+    return fmt::format("{} (pid {}, {})", t->comm, t->pid, task_activity(s, *t, wf));
+}
+
+std::string holders_text(const Snapshot& s, const WaitGraph& g, const Blocker& b) {
+    if (b.holders.empty()) return b.holder_note.empty() ? "holder unknown" : b.holder_note;
+    std::string out;
+    for (const BlockerTask& h : b.holders) {
+        if (!out.empty()) out += ", ";
+        out += node_label(s, g, h.task);
+        if (!h.role.empty() && h.role != "owner") out += " [" + h.role + "]";
+    }
+    return out;
 }
 
 std::string chain_text(const Snapshot& s, const WaitGraph& g, const std::vector<std::size_t>& chain, bool cycle) {
     std::string out;
     for (std::size_t i : chain) {
         const Blocked& b = g.blocked[i];
-        out += task_label(*b.task) + " -> " + lock_label(*b.blocker) + " -> ";
+        out += task_label(*b.task) + " -> " + wait_label(*b.blocker) + " -> ";
     }
     if (cycle) return out + task_label(*g.blocked[chain.front()].task);
-    return out + node_label(s, g, g.blocked[chain.back()].blocker->owner);
+    return out + holders_text(s, g, *g.blocked[chain.back()].blocker);
 }
 
-json chain_json(const WaitGraph& g, const std::vector<std::size_t>& chain) {
+json chain_json(const Snapshot& s, const WaitGraph& g, const std::vector<std::size_t>& chain) {
     json j = json::array();
     for (std::size_t i : chain) {
         const Blocked& b = g.blocked[i];
+        const Blocker& bl = *b.blocker;
         j.push_back({{"pid", b.task->pid},
                      {"comm", b.task->comm},
                      {"task", hex(b.task->addr)},
-                     {"waits_for", {{"mutex", hex(b.blocker->mutex)}, {"name", b.blocker->name}}},
-                     {"owner", hex(b.blocker->owner)}});
+                     {"waits_for",
+                      {{"kind", wait_kind_key(bl.kind)},
+                       {"object", hex(bl.object)},
+                       {"name", bl.name},
+                       {"mode", bl.mode.empty() ? json(nullptr) : json(bl.mode)}}},
+                     {"owner", hex(bl.first_holder())}});
     }
     return j;
 }
 
 std::string blocker_text(const Snapshot& s, const Blocked& b) {
     if (!b.blocker) return "-";
-    const Task* o = s.task(b.blocker->owner);
-    std::string owner = !b.blocker->owner ? "no owner"
-                        : o             ? fmt::format("{} {}", o->pid, o->comm)
-                                        : fmt::format("{:016x}", b.blocker->owner);
-    return fmt::format("{} ({})", lock_label(*b.blocker), owner);
+    const Blocker& bl = *b.blocker;
+    std::string holder;
+    if (!bl.holders.empty()) {
+        const Task* o = s.task(bl.holders.front().task);
+        holder = o ? fmt::format("{} {}", o->pid, o->comm) : fmt::format("{:016x}", bl.holders.front().task);
+        if (bl.holders.size() > 1) holder += fmt::format(" +{}", bl.holders.size() - 1);
+    } else {
+        holder = bl.kind == WaitKind::Mutex ? "no owner" : "holder unknown";
+    }
+    return fmt::format("{} ({})", wait_label(bl), holder);
+}
+
+void render_task_table(const Snapshot& s, const std::vector<const Blocked*>& members, Output& out) {
+    bool modes = std::any_of(members.begin(), members.end(),
+                             [](const Blocked* b) { return b->blocker && !b->blocker->mode.empty(); });
+    std::vector<std::string> head = {">PID", ">CPU", "TASK", "COMM", ">BLOCKED-FOR", "WAIT-FUNC"};
+    if (modes) head.insert(head.begin() + 4, "MODE");
+    Table t(head, "  ");
+    for (const Blocked* b : members) {
+        std::vector<std::string> row = {std::to_string(b->task->pid), std::to_string(b->task->cpu),
+                                        fmt::format("{:016x}", b->task->addr), b->task->comm,
+                                        format_duration(s.since_last_arrival(*b->task)),
+                                        b->wait_function.empty() ? "-" : b->wait_function};
+        if (modes) row.insert(row.begin() + 4, b->blocker->mode.empty() ? "-" : b->blocker->mode);
+        t.row(row);
+    }
+    t.render(out);
 }
 
 void render_groups(const Snapshot& s, const WaitGraph& g, Output& out) {
-    // Locks in order of their oldest shown waiter.
-    std::vector<addr_t> order;
-    std::map<addr_t, std::vector<const Blocked*>> groups;
+    // Objects in order of their oldest shown waiter.
+    using Key = std::pair<WaitKind, addr_t>;
+    std::vector<Key> order;
+    std::map<Key, std::vector<const Blocked*>> groups;
     std::vector<const Blocked*> unknown;
-    for (const Blocked& b : g.blocked) {
+    for (std::size_t i = 0; i < g.d_count; ++i) {
+        const Blocked& b = g.blocked[i];
         if (!b.shown) continue;
         if (!b.blocker) {
             unknown.push_back(&b);
             continue;
         }
-        auto [it, fresh] = groups.try_emplace(b.blocker->mutex);
-        if (fresh) order.push_back(b.blocker->mutex);
+        Key key{b.blocker->kind, b.blocker->object};
+        auto [it, fresh] = groups.try_emplace(key);
+        if (fresh) order.push_back(key);
         it->second.push_back(&b);
     }
-    for (addr_t m : order) {
-        const auto& members = groups[m];
+    for (const Key& key : order) {
+        const auto& members = groups[key];
         const Blocker& bl = *members.front()->blocker;
-        std::string holder = bl.owner ? "held by " + node_label(s, g, bl.owner) : "not held";
-        if (const Blocked* ob = g.of(bl.owner); ob && ob->blocker)
-            holder += ", which waits for " + lock_label(*ob->blocker);
-        out.write(fmt::format("{} ({:016x}) {}: {} waiter{}\n", lock_label(bl), bl.mutex, holder, members.size(),
+        std::string holder = bl.holders.empty() ? (bl.holder_note.empty() ? "holder unknown" : bl.holder_note)
+                                                : "held by " + holders_text(s, g, bl);
+        for (const BlockerTask& h : bl.holders)
+            if (const Blocked* hb = g.of(h.task); hb && hb->blocker)
+                holder += bl.holders.size() == 1 ? fmt::format(", which waits for {}", wait_label(*hb->blocker))
+                                                 : fmt::format(", {} waits for {}", hb->task->comm,
+                                                               wait_label(*hb->blocker));
+        out.write(fmt::format("{} ({:016x}) {}: {} waiter{}\n", bl.label(), bl.object, holder, members.size(),
                               members.size() == 1 ? "" : "s"));
-        Table t({">PID", ">CPU", "TASK", "COMM", ">BLOCKED-FOR", "WAIT-FUNC"}, "  ");
-        for (const Blocked* b : members)
-            t.row({std::to_string(b->task->pid), std::to_string(b->task->cpu), fmt::format("{:016x}", b->task->addr),
-                   b->task->comm, format_duration(s.since_last_arrival(*b->task)),
-                   b->wait_function.empty() ? "-" : b->wait_function});
-        t.render(out);
+        if (!bl.holders.empty() && !bl.holder_note.empty()) out.write("  " + bl.holder_note + "\n");
+        for (const BlockerTask& c : bl.candidates)
+            out.write(fmt::format("  CANDIDATE: {}: {}\n", blocker_task_label(s, c.task), c.role));
+        for (const auto& d : bl.details) out.write("  " + d + "\n");
+        for (const auto& f : bl.findings) out.write("  FINDING: " + f + "\n");
+        for (const Blocked* m : members)
+            for (const Blocker& in : m->inside) {
+                out.write(fmt::format("  {} is inside {} ({:016x}): {}\n", task_label(*m->task), in.label(), in.object,
+                                      blocker_holder_text(s, in)));
+                for (const auto& d : in.details) out.write("    " + d + "\n");
+            }
+        render_task_table(s, members, out);
         out.write("\n");
     }
     if (!unknown.empty()) {
-        out.write(fmt::format("no mutex found on the stack: {} task{}\n", unknown.size(), unknown.size() == 1 ? "" : "s"));
-        Table t({">PID", ">CPU", "TASK", "COMM", ">BLOCKED-FOR", "WAIT-FUNC"}, "  ");
-        for (const Blocked* b : unknown)
-            t.row({std::to_string(b->task->pid), std::to_string(b->task->cpu), fmt::format("{:016x}", b->task->addr),
-                   b->task->comm, format_duration(s.since_last_arrival(*b->task)),
-                   b->wait_function.empty() ? "-" : b->wait_function});
-        t.render(out);
+        out.write(fmt::format("no known wait found on the stack: {} task{}\n", unknown.size(),
+                              unknown.size() == 1 ? "" : "s"));
+        render_task_table(s, unknown, out);
         out.write("\n");
     }
     if (!g.chains.empty()) {
@@ -196,13 +299,29 @@ void render_groups(const Snapshot& s, const WaitGraph& g, Output& out) {
     }
 }
 
+// DOT shape of each kind's node in the wait-for graph.
+const char* kind_shape(WaitKind kind) {
+    switch (kind) {
+        case WaitKind::Mutex: return "ellipse";
+        case WaitKind::RwSem: return "hexagon";
+        case WaitKind::Semaphore: return "octagon";
+        case WaitKind::Completion: return "diamond";
+        case WaitKind::FlushWork: return "component";
+        case WaitKind::RcuGracePeriod:
+        case WaitKind::RcuBarrier: return "doubleoctagon";
+        case WaitKind::SocketLock: return "cylinder";
+        case WaitKind::NetdevUnregister: return "house";
+    }
+    return "ellipse";
+}
+
 // The wait-for graph of the shown tasks, completed along each chain: a task
-// waits for a lock, the lock is held by its owner, and so on; the members
-// of a DEADLOCK and their edges are marked in_cycle.
+// waits for an object, the object is held by its holders, and so on; the
+// members of a DEADLOCK and their edges are marked in_cycle.
 WaitForGraph waitfor_graph(const Snapshot& s, const WaitGraph& g, std::size_t shown) {
     WaitForGraph out;
     out.title = fmt::format("uninterruptible --graph: {} of {} tasks in D state, {} shown; {} deadlock{}; now {}",
-                            g.blocked.size(), s.walk.tasks.size(), shown, g.cycles.size(),
+                            g.d_count, s.walk.tasks.size(), shown, g.cycles.size(),
                             g.cycles.size() == 1 ? "" : "s", format_timestamp(s.now));
     std::set<std::size_t> in_cycle;
     for (const auto& c : g.cycles) in_cycle.insert(c.begin(), c.end());
@@ -216,13 +335,15 @@ WaitForGraph waitfor_graph(const Snapshot& s, const WaitGraph& g, std::size_t sh
     auto task_node = [&](addr_t task, bool cyc) -> std::string {
         WaitForNode n{fmt::format("task_{:016x}", task), WaitForNode::Kind::Task, "", false, cyc};
         const Task* t = s.task(task);
-        if (const Blocked* b = g.of(task)) {
+        const Blocked* b = g.of(task);
+        if (b && b->d_state) {
             n.blocked = true;
             n.label = fmt::format("{}\npid {}  {:016x}\n{} {} for {}", t->comm, t->pid, task, s.state(*t),
                                   b->wait_function.empty() ? "-" : b->wait_function,
                                   format_duration(s.since_last_arrival(*t)));
         } else if (t) {
-            n.label = fmt::format("{}\npid {}  {:016x}\n{}", t->comm, t->pid, task, task_activity(s, *t, ""));
+            n.label = fmt::format("{}\npid {}  {:016x}\n{}", t->comm, t->pid, task,
+                                  task_activity(s, *t, b ? b->wait_function : ""));
         } else {
             n.label = fmt::format("{:016x}\n(not in task list)", task);
         }
@@ -230,10 +351,10 @@ WaitForGraph waitfor_graph(const Snapshot& s, const WaitGraph& g, std::size_t sh
         add_node(std::move(n));
         return id;
     };
-    // Shown tasks and, transitively, the blocked owners their chains lead to.
+    // Shown tasks and, transitively, the waiting holders their chains lead to.
     std::vector<std::size_t> work;
     std::set<std::size_t> seen;
-    for (std::size_t i = 0; i < g.blocked.size(); ++i)
+    for (std::size_t i = 0; i < g.d_count; ++i)
         if (g.blocked[i].shown && g.blocked[i].blocker) work.push_back(i);
     while (!work.empty()) {
         std::size_t i = work.back();
@@ -243,16 +364,22 @@ WaitForGraph waitfor_graph(const Snapshot& s, const WaitGraph& g, std::size_t sh
         const Blocker& bl = *b.blocker;
         bool cyc = in_cycle.count(i) > 0;
         std::string from = task_node(b.task->addr, cyc);
-        std::string lock = fmt::format("mutex_{:016x}", bl.mutex);
-        add_node({lock, WaitForNode::Kind::Lock, fmt::format("{}\n{:016x}", lock_label(bl), bl.mutex), false, cyc});
-        out.edges.push_back({from, lock, WaitForEdge::Kind::WaitsFor, cyc});
-        if (!bl.owner) continue;
-        std::string to = task_node(bl.owner, cyc);
-        auto [it, fresh] = held_by_at.try_emplace(lock, out.edges.size());
-        if (fresh) out.edges.push_back({lock, to, WaitForEdge::Kind::HeldBy, cyc});
-        else out.edges[it->second].in_cycle |= cyc;
-        if (auto o = g.by_task.find(bl.owner); o != g.by_task.end() && g.blocked[o->second].blocker)
-            work.push_back(o->second);
+        std::string obj = fmt::format("{}_{:016x}", wait_kind_key(bl.kind), bl.object);
+        WaitForNode on{obj, WaitForNode::Kind::Lock, fmt::format("{}\n{:016x}", bl.label(), bl.object), false, cyc};
+        on.shape = kind_shape(bl.kind);
+        add_node(std::move(on));
+        out.edges.push_back({from, obj, WaitForEdge::Kind::WaitsFor, cyc, bl.mode.empty() ? "" : "waits for (" + bl.mode + ")"});
+        for (const BlockerTask& h : bl.holders) {
+            bool hcyc = cyc && g.of(h.task) && in_cycle.count(g.by_task.at(h.task));
+            std::string to = task_node(h.task, hcyc);
+            std::string key = obj + ">" + to;
+            auto [it, fresh] = held_by_at.try_emplace(key, out.edges.size());
+            std::string role = h.role == "owner" || h.role.empty() ? "" : "held by (" + h.role + ")";
+            if (fresh) out.edges.push_back({obj, to, WaitForEdge::Kind::HeldBy, hcyc, role});
+            else out.edges[it->second].in_cycle |= hcyc;
+            if (auto o = g.by_task.find(h.task); o != g.by_task.end() && g.blocked[o->second].blocker)
+                work.push_back(o->second);
+        }
     }
     return out;
 }
@@ -272,7 +399,8 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
     Snapshot s(k);
     WaitGraph g = build_graph(s, o.has("all"));
     std::size_t shown = 0;
-    for (Blocked& b : g.blocked) {
+    for (std::size_t i = 0; i < g.d_count; ++i) {
+        Blocked& b = g.blocked[i];
         b.shown = (!since || b.task->last_arrival >= *since) &&
                   (!min_blocked || s.since_last_arrival(*b.task) >= *min_blocked);
         shown += b.shown;
@@ -293,34 +421,28 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
                         {"for_ns", min_blocked ? json(*min_blocked) : json(nullptr)},
                         {"all", o.has("all")}};
         j["task_count"] = s.walk.tasks.size();
-        j["d_state_count"] = g.blocked.size();
+        j["d_state_count"] = g.d_count;
         j["tasks"] = json::array();
-        for (const Blocked& b : g.blocked) {
+        for (std::size_t i = 0; i < g.d_count; ++i) {
+            const Blocked& b = g.blocked[i];
             if (!b.shown) continue;
             json t = task_json(s, *b.task);
             t["wait_function"] = b.wait_function;
-            if (b.blocker) {
-                const Task* ot = s.task(b.blocker->owner);
-                t["blocker"] = {{"mutex", hex(b.blocker->mutex)},
-                                {"name", b.blocker->name},
-                                {"owner", hex(b.blocker->owner)},
-                                {"owner_pid", ot ? json(ot->pid) : json(nullptr)},
-                                {"owner_comm", ot ? json(ot->comm) : json(nullptr)}};
-            } else {
-                t["blocker"] = nullptr;
-            }
+            t["blocker"] = b.blocker ? blocker_json(s, *b.blocker) : json(nullptr);
+            t["inside"] = json::array();
+            for (const Blocker& in : b.inside) t["inside"].push_back(blocker_json(s, in));
             j["tasks"].push_back(t);
         }
         j["chains"] = json::array();
-        for (const auto& c : g.chains) j["chains"].push_back(chain_json(g, c));
+        for (const auto& c : g.chains) j["chains"].push_back(chain_json(s, g, c));
         j["deadlocks"] = json::array();
-        for (const auto& c : g.cycles) j["deadlocks"].push_back(chain_json(g, c));
+        for (const auto& c : g.cycles) j["deadlocks"].push_back(chain_json(s, g, c));
         j["problems"] = s.walk.problems;
         write_json(out, j);
         return g.cycles.empty() ? 0 : 1;
     }
 
-    out.write(fmt::format("{} of {} tasks in D state{}; {} shown; now {}{}\n", g.blocked.size(), s.walk.tasks.size(),
+    out.write(fmt::format("{} of {} tasks in D state{}; {} shown; now {}{}\n", g.d_count, s.walk.tasks.size(),
                           o.has("all") ? " (TASK_IDLE included)" : "", shown, format_timestamp(s.now),
                           g.cycles.empty() ? "" : fmt::format("; {} DEADLOCK{}", g.cycles.size(),
                                                               g.cycles.size() == 1 ? "" : "S")));
@@ -330,7 +452,8 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
         render_groups(s, g, out);
     } else if (shown) {
         Table t({"LAST-ARRIVAL", ">BLOCKED-FOR", ">PID", ">CPU", "TASK", "COMM", "WAIT-FUNC", "BLOCKER"});
-        for (const Blocked& b : g.blocked) {
+        for (std::size_t i = 0; i < g.d_count; ++i) {
+            const Blocked& b = g.blocked[i];
             if (!b.shown) continue;
             t.row({format_timestamp(b.task->last_arrival), format_duration(s.since_last_arrival(*b.task)),
                    std::to_string(b.task->pid), std::to_string(b.task->cpu), fmt::format("{:016x}", b.task->addr),

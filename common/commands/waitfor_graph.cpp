@@ -24,7 +24,7 @@ namespace {
 std::string node_attributes(const WaitForNode& n) {
     std::string a = "label=" + dot_quote(n.label);
     if (n.kind == WaitForNode::Kind::Lock)
-        a += ", shape=ellipse, style=filled, fillcolor=lightyellow";
+        a += ", shape=" + n.shape + ", style=filled, fillcolor=lightyellow";
     else
         a += n.blocked ? ", shape=box, style=\"rounded,filled\", fillcolor=lightgrey" : ", shape=box, style=rounded";
     if (n.in_cycle) a += ", color=red, fontcolor=red, penwidth=2";
@@ -43,7 +43,7 @@ std::string render_waitfor_dot(const WaitForGraph& g) {
     for (const WaitForNode& n : g.nodes) out += fmt::format("  {} [{}];\n", n.id, node_attributes(n));
     for (const WaitForEdge& e : g.edges) {
         bool waits = e.kind == WaitForEdge::Kind::WaitsFor;
-        std::string a = fmt::format("label=\"{}\"", waits ? "waits for" : "held by");
+        std::string a = "label=" + dot_quote(!e.label.empty() ? e.label : waits ? "waits for" : "held by");
         if (!waits) a += ", style=dashed";
         if (e.in_cycle) a += ", color=red, fontcolor=red, penwidth=2";
         out += fmt::format("  {} -> {} [{}];\n", e.from, e.to, a);

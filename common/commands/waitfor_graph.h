@@ -1,5 +1,7 @@
-// A wait-for graph as Graphviz DOT: tasks and locks as nodes, "waits for"
-// (task -> lock) and "held by" (lock -> owner) edges, cycles in red.
+// A wait-for graph as Graphviz DOT: tasks and the objects they wait on
+// (locks, completions, grace periods, sockets, devices) as nodes, each kind
+// of object in its own shape, "waits for" (task -> object) and "held by"
+// (object -> holder) edges, cycles in red.
 // Independent of how the graph was found (uninterruptible --graph).
 #pragma once
 
@@ -15,6 +17,7 @@ struct WaitForNode {
     std::string label;  // may hold '\n' between lines
     bool blocked = false;   // a task in D state (a lock: unused)
     bool in_cycle = false;
+    std::string shape = "ellipse";  // a Lock node's DOT shape, by the kind of wait
 };
 
 struct WaitForEdge {
@@ -22,6 +25,7 @@ struct WaitForEdge {
     std::string from, to;  // node ids
     Kind kind = Kind::WaitsFor;
     bool in_cycle = false;
+    std::string label;  // "" = "waits for" / "held by"
 };
 
 struct WaitForGraph {

@@ -155,7 +155,7 @@ TEST(Rtnlowner, OwnerWaitersAndHeldFor) {
     EXPECT_EQ(j["held_for_at_least_ns"], (300 - 100) * kSec);
     EXPECT_TRUE(j["findings"].empty());
     std::string v = j["verdict"];
-    EXPECT_NE(v.find("rtnl_mutex held by ip (pid 50, IN in msleep) for >= 200.000s; 3 waiters"), std::string::npos)
+    EXPECT_NE(v.find("rtnl_mutex held by ip (pid 50, IN in msleep, until a timer expires) for >= 200.000s; 3 waiters"), std::string::npos)
         << v;
 
     std::string text = s.fk.run("rtnlowner", {});
@@ -193,7 +193,7 @@ TEST(Rtnlowner, RunningOwner) {
     ordered_json j = s.fk.run_json("rtnlowner", {});
     EXPECT_EQ(j["owner"]["running_on_cpu"], 1);
     EXPECT_EQ(j["owner"]["wait_function"], "");
-    EXPECT_NE(j["verdict"].get<std::string>().find("(pid 50, on CPU 1)"), std::string::npos) << j["verdict"];
+    EXPECT_NE(j["verdict"].get<std::string>().find("(pid 50, running on CPU 1 for 210.000s)"), std::string::npos) << j["verdict"];
 }
 
 TEST(Rtnlowner, NoOwnerButWaitersSet) {

@@ -58,7 +58,8 @@ TEST(Uninterruptible, TasksBlockedOnAMutexAreAttributedWithItsOwner) {
     const ordered_json* ta = task_by_pid(j, 11);
     ASSERT_NE(ta, nullptr);
     EXPECT_EQ((*ta)["wait_function"], "rtnl_lock");
-    EXPECT_EQ((*ta)["blocker"]["mutex"], hex(kRtnlMutex));
+    EXPECT_EQ((*ta)["blocker"]["kind"], "mutex");
+    EXPECT_EQ((*ta)["blocker"]["object"], hex(kRtnlMutex));
     EXPECT_EQ((*ta)["blocker"]["name"], "rtnl_mutex");
     EXPECT_EQ((*ta)["blocker"]["owner"], hex(owner));
     EXPECT_EQ((*ta)["blocker"]["owner_pid"], 10);
@@ -155,7 +156,7 @@ TEST(Uninterruptible, WaiterMissingFromTaskListDoesNotFakeAMutex) {
     const ordered_json* ta = task_by_pid(j, 11);
     ASSERT_NE(ta, nullptr);
     const auto& bl = (*ta)["blocker"];
-    EXPECT_TRUE(bl.is_null() || bl["mutex"] == hex(kRtnlMutex)) << bl.dump();
+    EXPECT_TRUE(bl.is_null() || (bl["kind"] == "mutex" && bl["object"] == hex(kRtnlMutex))) << bl.dump();
     if (!bl.is_null()) {
         EXPECT_EQ(bl["owner_pid"], 10);
     }
@@ -179,7 +180,8 @@ TEST(Uninterruptible, GroupChain) {
     ASSERT_EQ(j["chains"].size(), 1u) << j.dump(1);
     const auto& chain = j["chains"][0];
     EXPECT_EQ(chain_pids(chain), (std::vector<int>{10, 20}));
-    EXPECT_EQ(chain[0]["waits_for"]["mutex"], hex(m1));
+    EXPECT_EQ(chain[0]["waits_for"]["kind"], "mutex");
+    EXPECT_EQ(chain[0]["waits_for"]["object"], hex(m1));
     EXPECT_EQ(chain[0]["waits_for"]["name"], "chain_m1");
     EXPECT_EQ(chain[0]["owner"], hex(b));
     EXPECT_EQ(chain[1]["waits_for"]["name"], "chain_m2");
@@ -187,10 +189,10 @@ TEST(Uninterruptible, GroupChain) {
     EXPECT_TRUE(j["deadlocks"].empty());
 
     std::string text = s.fk.run("uninterruptible", {"--group"});
-    EXPECT_NE(text.find("CHAINS\n  t10 (pid 10) -> chain_m1 -> t20 (pid 20) -> chain_m2 -> t30 (pid 30, IN)"),
+    EXPECT_NE(text.find("CHAINS\n  t10 (pid 10) -> mutex chain_m1 -> t20 (pid 20) -> mutex chain_m2 -> t30 (pid 30, IN)\n"),
               std::string::npos)
         << text;
-    EXPECT_NE(text.find("chain_m1 (" + hex(m1).substr(2) + ") held by t20 (pid 20), which waits for chain_m2: 1 waiter"),
+    EXPECT_NE(text.find("mutex chain_m1 (" + hex(m1).substr(2) + ") held by t20 (pid 20), which waits for mutex chain_m2: 1 waiter"),
               std::string::npos)
         << text;
     EXPECT_EQ(text.find("DEADLOCK"), std::string::npos);
@@ -224,7 +226,7 @@ TEST(Uninterruptible, GroupDeadlock) {
 
     std::string text = s.fk.run("uninterruptible", {"--group"});
     EXPECT_NE(text.find("; 1 DEADLOCK\n"), std::string::npos) << text;
-    EXPECT_NE(text.find("DEADLOCKS\n  t40 (pid 40) -> dl_m2 -> t41 (pid 41) -> dl_m1 -> t40 (pid 40)"),
+    EXPECT_NE(text.find("DEADLOCKS\n  t40 (pid 40) -> mutex dl_m2 -> t41 (pid 41) -> mutex dl_m1 -> t40 (pid 40)"),
               std::string::npos)
         << text;
 }

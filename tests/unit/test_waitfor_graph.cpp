@@ -104,7 +104,7 @@ TEST(WaitForGraph, ChainAndDeadlockEdges) {
 
     // Nodes: labels name the task and the lock; cycle members red; the
     // owner that is not blocked shows what it does; the lone D task is absent.
-    EXPECT_NE(node_of(dot, mid(m1)).find("label=\"chain_m1\\n" + hex(m1).substr(2) + "\""), std::string::npos)
+    EXPECT_NE(node_of(dot, mid(m1)).find("label=\"mutex chain_m1\\n" + hex(m1).substr(2) + "\""), std::string::npos)
         << dot;
     EXPECT_NE(node_of(dot, tid(a)).find("label=\"t10\\npid 10  " + hex(a).substr(2) + "\\nUN a_func for 700.000s\""),
               std::string::npos)

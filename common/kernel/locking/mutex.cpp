@@ -1,6 +1,12 @@
 #include "kernel/locking/mutex.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "kernel/sched/snapshot.h"
+#include "kernel/waits/object_cache.h"
+#include "kernel/waits/stack_waiter.h"
 
 namespace netdbg {
 
@@ -24,21 +30,11 @@ std::string mutex_flag_names(std::uint64_t flags) {
     return out.empty() ? "-" : out;
 }
 
-std::string lock_name(Kernel& k, addr_t addr) {
-    auto s = k.target().symbolize(addr);
-    // Data symbols only make sense when the lock lies inside the object.
-    if (!s || s->offset > 0x10000) return "";
-    std::string out = s->name;
-    if (s->offset) out += fmt::format("+{:#x}", s->offset);
-    if (!s->module.empty()) out += fmt::format(" [{}]", s->module);
-    return out;
-}
-
 MutexState read_mutex(Kernel& k, addr_t addr, std::size_t max) {
     const MutexLayout& L = k.get<MutexLayout>();
     MutexState m;
     m.addr = addr;
-    m.name = lock_name(k, addr);
+    m.name = object_name(k, addr);
     auto owner = k.mem().read_u64(addr + L.owner.offset);
     if (!owner) throw Error(fmt::format("cannot read struct mutex at {:016x}", addr));
     m.owner = L.owner_has_flags ? (*owner & ~MUTEX_FLAGS) : *owner;
@@ -58,45 +54,64 @@ MutexState read_mutex(Kernel& k, addr_t addr, std::size_t max) {
     return m;
 }
 
-addr_t resolve_mutex_argument(Kernel& k, const std::string& arg) {
-    Target& t = k.target();
-    const MutexLayout& L = k.get<MutexLayout>();
-    addr_t addr;
-    bool typed = false;  // the debug info says it is a struct mutex
-    if (auto a = t.symbol_address(arg)) {
-        auto type = t.symbol_type(arg);
-        if (type && *type != "struct mutex")
-            throw Error(fmt::format("{} is not a struct mutex (it is {})", arg, *type));
-        typed = type.has_value();
-        addr = *a;
-    } else {
-        char* end = nullptr;
-        std::string digits = arg.rfind("0x", 0) == 0 ? arg.substr(2) : arg;
-        unsigned long long v = std::strtoull(digits.c_str(), &end, 16);
-        if (digits.empty() || *end != '\0')
-            throw Error(fmt::format("{}: no such symbol, and not a hex address (for a module's lock, load its "
-                                    "symbols first: mod -s MODULE file.ko)",
-                                    arg));
-        addr = v;
-    }
-    // A mutex's wait_list is an initialised list: next and prev readable and
-    // pointing into a consistent ring.
-    std::vector<std::uint8_t> bytes(L.s.size());
-    if (!k.mem().read(addr, bytes.data(), bytes.size()))
-        throw Error(fmt::format("{}: cannot read a struct mutex at {:016x}", arg, addr));
-    // A typed symbol is a mutex even with a corrupted wait_list: the walk
-    // reports the damage as findings.
-    if (L.wait_list && !typed) {
-        addr_t head = addr + L.wait_list->offset;
-        auto next = k.mem().read_u64(head);
-        auto prev = k.mem().read_u64(head + 8);
-        auto next_prev = next ? k.mem().read_u64(*next + 8) : std::nullopt;
-        auto prev_next = prev ? k.mem().read_u64(*prev) : std::nullopt;
-        if (!next_prev || !prev_next || *next_prev != head || *prev_next != head)
-            throw Error(fmt::format("{}: {:016x} does not look like a struct mutex (wait_list is not a valid list)",
-                                    arg, addr));
-    }
-    return addr;
+Blocker mutex_blocker(const MutexState& m) {
+    Blocker b;
+    b.kind = WaitKind::Mutex;
+    b.object = m.addr;
+    b.name = m.name;
+    if (m.owner) b.holders.push_back({m.owner, "owner"});
+    else if (m.flags & MUTEX_FLAG_WAITERS) b.holder_note = "no owner, but WAITERS is set";
+    else b.holder_note = "not held";
+    for (const auto& f : m.walk.findings) b.findings.push_back("wait_list " + f.describe());
+    b.fields = {{"owner_word", fmt::format("0x{:016x}", m.owner | m.flags)},
+                {"flags", mutex_flag_names(m.flags)},
+                {"waiter_count", m.waiters.size()}};
+    return b;
 }
+
+namespace {
+
+// __mutex_lock_common() is inlined into __mutex_lock() and its relatives.
+bool is_mutex_wait_function(std::string_view fn) {
+    return fn.starts_with("__mutex_lock") || fn.starts_with("mutex_lock") || fn.starts_with("__ww_mutex_lock") ||
+           fn.starts_with("ww_mutex_lock");
+}
+
+class MutexWaits : public WaitReader {
+public:
+    explicit MutexWaits(const Snapshot& s) : s_(s) {
+        try {
+            L_ = &s.k.get<MutexLayout>();
+        } catch (const LayoutError&) {
+        }
+    }
+    bool waits_in(std::string_view fn) const override { return L_ && L_->wait_list && is_mutex_wait_function(fn); }
+
+    std::optional<Blocker> find(const WaitSite& site) override {
+        Kernel& k = s_.k;
+        for (const StackWaiter& w : stack_waiters(k, s_, site, {L_->waiter_task, L_->waiter_list})) {
+            addr_t addr = w.head - L_->wait_list->offset;
+            const MutexState* m = cache_.get(addr, [&](addr_t a) { return read_mutex(k, a); });
+            // __mutex_add_waiter() sets WAITERS with the first waiter and
+            // __mutex_remove_waiter() clears it with the last: a mutex with
+            // a queued waiter has it set.
+            if (!m || !(m->flags & MUTEX_FLAG_WAITERS)) continue;
+            if (std::find(m->waiters.begin(), m->waiters.end(), site.task.addr) == m->waiters.end()) continue;
+            if (!symbol_type_allows(k, addr, "struct mutex")) continue;
+            return mutex_blocker(*m);
+        }
+        return std::nullopt;
+    }
+
+private:
+    const Snapshot& s_;
+    const MutexLayout* L_ = nullptr;
+    ObjectCache<MutexState> cache_;
+};
+
+}  // namespace
+
+std::unique_ptr<WaitReader> mutex_wait_reader(const Snapshot& s) { return std::make_unique<MutexWaits>(s); }
+
 
 }  // namespace netdbg

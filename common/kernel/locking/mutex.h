@@ -2,12 +2,14 @@
 // waiters in queue order from wait_list (struct mutex_waiter).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/kernel.h"
 #include "kernel/lib/list.h"
+#include "kernel/waits/blocker.h"
 
 namespace netdbg {
 
@@ -39,11 +41,10 @@ struct MutexState {
 // Reads a mutex and walks its waiters (at most max).
 MutexState read_mutex(Kernel& k, addr_t addr, std::size_t max = 100000);
 std::string mutex_flag_names(std::uint64_t flags);  // "WAITERS|HANDOFF" or "-"
-// The name of a lock for display: symbol, symbol+off, or "".
-std::string lock_name(Kernel& k, addr_t addr);
 
-// Resolves a user's argument (symbol, symbol [module] loaded with mod -s, or
-// hex address) to a struct mutex, checking that it is one.
-addr_t resolve_mutex_argument(Kernel& k, const std::string& arg);
+// The blocker record of a mutex: its owner is the holder.
+Blocker mutex_blocker(const MutexState& m);
+// The reader of mutex waits (__mutex_lock_common()'s struct mutex_waiter).
+std::unique_ptr<WaitReader> mutex_wait_reader(const Snapshot& s);
 
 }  // namespace netdbg

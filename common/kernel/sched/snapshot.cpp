@@ -42,13 +42,27 @@ std::string work_function(Kernel& k, const std::optional<WorkerInfo>& w) {
     return s->module.empty() ? s->name : fmt::format("{} [{}]", s->name, s->module);
 }
 
+namespace {
+
+// Wait functions (get_wchan()) whose sleep ends when a timer expires.
+bool sleeps_on_timer(const std::string& wait_func) {
+    static constexpr std::string_view names[] = {"msleep", "msleep_interruptible", "usleep_range_state",
+                                                 "do_nanosleep", "hrtimer_nanosleep", "schedule_hrtimeout_range"};
+    for (std::string_view n : names)
+        if (wait_func == n) return true;
+    return false;
+}
+
+}  // namespace
+
 std::string task_activity(const Snapshot& s, const Task& t, const std::string& wait_func) {
     std::string work = work_function(s.k, task_worker(s.k, t));
     if (!work.empty()) return "running " + work;
     int cpu = s.running_cpu(t.addr);
-    if (cpu >= 0) return fmt::format("on CPU {}", cpu);
+    if (cpu >= 0) return fmt::format("running on CPU {} for {}", cpu, format_duration(s.since_last_arrival(t)));
     std::string st = s.state(t);
-    return wait_func.empty() ? st : st + " in " + wait_func;
+    if (wait_func.empty()) return st;
+    return st + " in " + wait_func + (sleeps_on_timer(wait_func) ? ", until a timer expires" : "");
 }
 
 json task_json(const Snapshot& s, const Task& t) {

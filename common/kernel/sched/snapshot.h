@@ -46,9 +46,10 @@ private:
 std::string task_label(const Task& t);
 // The work function of a kworker, symbolized, or "".
 std::string work_function(Kernel& k, const std::optional<WorkerInfo>& w);
-// What a task is doing, for verdict lines: "running addrconf_dad_work" for
-// a kworker with a work item, "on CPU 3" for a current task, else its state
-// and wait function ("UN in rtnl_lock").
+// What a task is doing, for verdict lines and the ends of chains: "running
+// addrconf_dad_work" for a kworker with a work item, "running on CPU 3 for
+// 2.1s" for a current task, else its state and wait function ("UN in
+// rtnl_lock", "IN in msleep_interruptible, until a timer expires").
 std::string task_activity(const Snapshot& s, const Task& t, const std::string& wait_func);
 // Common JSON fields of a task.
 json task_json(const Snapshot& s, const Task& t);

@@ -1,0 +1,78 @@
+// Devices being unregistered (net/core/dev.c). netdev_run_todo() moves
+// net_todo_list onto a `LIST_HEAD(list)` local on its own stack (devices
+// linked through net_device.todo_list), marks each NETREG_UNREGISTERED and
+// waits in netdev_wait_allrefs_any() until one of them has a usage count of
+// 1, sleeping in msleep() and rcu_barrier() in a loop and printing
+// "unregister_netdevice: waiting for %s to become free. Usage count = %d".
+// Who holds the leaked references is recorded only with a ref_tracker
+// (CONFIG_NET_DEV_REFCNT_TRACKER).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/kernel.h"
+#include "kernel/lib/list.h"
+#include "kernel/waits/blocker.h"
+
+namespace netdbg {
+
+// The members netdev_refcnt_read() reads.
+struct NetdevRefLayout {
+    explicit NetdevRefLayout(Kernel& k);
+    std::optional<MemberInfo> pcpu_refcnt, dev_refcnt;  // CONFIG_PCPU_DEV_REFCNT: pcpu_refcnt, else dev_refcnt
+};
+
+struct NetdevTodoLayout {
+    explicit NetdevTodoLayout(Kernel& k);
+    MemberInfo name, ifindex, todo_list, reg_state;
+    // dev->refcnt_tracker.list, and struct ref_tracker's head and
+    // alloc_stack_handle (CONFIG_NET_DEV_REFCNT_TRACKER).
+    std::optional<std::size_t> tracker_list, tracker_head, tracker_alloc;
+    std::int64_t unregistering = 0, unregistered = 0;             // enum netdev_reg_state
+    std::vector<std::pair<std::int64_t, std::string>> reg_states;  // NETREG_* by value
+    std::optional<addr_t> net_todo_list;
+};
+
+// The usage count netdev_refcnt_read() computes: the sum over possible
+// CPUs of *per_cpu_ptr(dev->pcpu_refcnt, cpu) when pcpu_refcnt exists and
+// is set, else refcount_read(&dev->dev_refcnt). nullopt when unreadable
+// or the kernel has neither; LayoutError without struct net_device.
+std::optional<std::int64_t> netdev_usage_count(Kernel& k, addr_t dev);
+
+// "NETREG_UNREGISTERED", or the number.
+std::string netdev_reg_state_name(Kernel& k, std::int64_t state);
+
+struct UnregisteringDevice {
+    addr_t dev = 0;
+    std::string name;
+    int ifindex = 0;
+    std::int64_t reg_state = 0;
+    std::optional<std::int64_t> usage;   // netdev_usage_count()
+    std::optional<std::size_t> tracked;  // entries on refcnt_tracker.list, with a ref_tracker
+    std::vector<std::uint32_t> tracker_stacks;  // their allocation stack depot handles (the first few)
+};
+
+// The device at dev when it is a net_device being unregistered
+// (NETREG_UNREGISTERING or NETREG_UNREGISTERED, printable name); nullopt
+// otherwise.
+std::optional<UnregisteringDevice> read_unregistering_device(Kernel& k, addr_t dev);
+
+struct TodoList {
+    addr_t head = 0;
+    std::vector<UnregisteringDevice> devices;
+    ListWalk walk;
+    std::vector<std::string> findings;
+};
+
+// The devices on a todo list (a list_head linking net_device.todo_list), at
+// most max; nullopt when it is empty or its first entry is not a device
+// being unregistered.
+std::optional<TodoList> read_todo_list(Kernel& k, addr_t head, std::size_t max = 10000);
+
+// The reader of device unregister waits (netdev_run_todo()'s todo list).
+std::unique_ptr<WaitReader> netdev_unregister_wait_reader(const Snapshot& s);
+
+}  // namespace netdbg
