@@ -1,13 +1,14 @@
 #!/bin/sh
 # demo.sh [SCENARIO...] : run crash in batch on scenario dumps with netdbg
 # loaded and show each command with its output. Default: rtnl-stuck (the
-# lock commands), anycast-loop (aclist, listcheck), napi (napiq) and
-# reset-after-remove (workq). A scenario whose dump is missing is skipped
+# lock commands), anycast-loop (aclist, listcheck), napi (napiq),
+# reset-after-remove (workq) and waits (every kind of wait: uninterruptible
+# --group, lockowner on an rwsem and a semaphore). A scenario whose dump is missing is skipped
 # with a note; the demo fails only when no dump was there at all.
 set -eu
 . "$(dirname "$0")/common.sh"
 EXT="${NETDBG_EXTENSION:-netdbg.so}"
-[ $# -gt 0 ] || set -- rtnl-stuck anycast-loop napi reset-after-remove
+[ $# -gt 0 ] || set -- rtnl-stuck anycast-loop napi reset-after-remove waits
 
 # session SCENARIO COMMAND... : one crash run on the scenario's dump (its
 # modules' symbols loaded), each command echoed as at the prompt.
@@ -71,6 +72,7 @@ for scen in "$@"; do
         ;;
     napi) session "$scen" "napiq" ;;
     reset-after-remove) session "$scen" "workq --busy" ;;
+    waits) session "$scen" "uninterruptible --group" "lockowner nd_rwsem_r" "lockowner nd_sem" ;;
     *) session "$scen" "netdbg" "uninterruptible --group" ;;
     esac
     ran=$((ran + 1))

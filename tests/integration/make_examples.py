@@ -10,8 +10,10 @@ from crashrun import REPO, run_crash
 EXAMPLES = {
     "netdbg": ("rtnl-stuck", ["netdbg"]),
     "rtnlowner": ("rtnl-stuck", ["rtnlowner", "rtnlowner -s"]),
-    "lockowner": ("rtnl-stuck", ["lockowner nd_chain_mutex", "lockowner jiffies"]),
-    "uninterruptible": ("rtnl-stuck", ["uninterruptible", "uninterruptible --group", "uninterruptible --for 12s"]),
+    "lockowner": [("rtnl-stuck", ["lockowner nd_chain_mutex", "lockowner jiffies"]),
+                  ("waits", ["lockowner nd_rwsem_w", "lockowner nd_rwsem_r", "lockowner nd_sem"], ["nd_waits"])],
+    "uninterruptible": [("rtnl-stuck", ["uninterruptible", "uninterruptible --group", "uninterruptible --for 12s"]),
+                        ("waits", ["uninterruptible --group"], ["nd_waits"])],
     "listcheck": ("backptr", ["listcheck nd_instances.table --array 32 -o nd_entry.link --backptr inst --poison 0xEC --count",
                               "listcheck nd_hash --hlist --array 64 -o nd_hnode.node --count"], ["nd_backptr"]),
     "aclist": ("anycast-loop", ["aclist", "aclist dummy0 --mc"], ["nd_ac_loop"]),
@@ -23,16 +25,17 @@ EXAMPLES = {
 
 def main(names):
     for name in names or EXAMPLES:
-        scenario, commands, *mods = EXAMPLES[name]
-        parts, _ = run_crash(scenario, commands, modules=mods[0] if mods else ["nd_rtnl_stuck"])
+        runs = EXAMPLES[name] if isinstance(EXAMPLES[name], list) else [EXAMPLES[name]]
         lines = []
-        for i, c in enumerate(commands):
-            if i:
+        for scenario, commands, *mods in runs:
+            parts, _ = run_crash(scenario, commands, modules=mods[0] if mods else ["nd_rtnl_stuck"])
+            for i, c in enumerate(commands):
+                if lines:
+                    lines.append("")
+                lines.append(f"  Taken from the {scenario} dump (dumps/):")
                 lines.append("")
-            lines.append(f"  Taken from the {scenario} dump (dumps/):")
-            lines.append("")
-            lines.append(f"    crash> {c}")
-            lines += ["    " + l if l else "" for l in parts[i].rstrip().splitlines()]
+                lines.append(f"    crash> {c}")
+                lines += ["    " + l if l else "" for l in parts[i].rstrip().splitlines()]
         page = REPO / "docs" / "commands" / f"{name}.md"
         text, n = re.subn(r"(## Examples\n\n```text\n).*?(^```$)", lambda m: m.group(1) + "\n".join(lines) + "\n" + m.group(2),
                           page.read_text(), count=1, flags=re.S | re.M)

@@ -100,7 +100,7 @@ def test_lockowner_on_module_mutexes(session):
 
 
 def test_errors_are_one_line_and_gdb_goes_on(session):
-    assert session[5] == "lockowner: jiffies is not a struct mutex (it is unsigned long)"
+    assert session[5] == "lockowner: jiffies is not a struct mutex, rw_semaphore or semaphore (it is unsigned long)"
     assert session[6].startswith("lockowner: no_such_symbol_anywhere: no such symbol")
     assert "takes no arguments" in session[7] and len(session[7].splitlines()) == 1
     assert "not a duration" in session[18]
