@@ -128,7 +128,13 @@ bits_json() {
 thread_json() { # thread_json NAME : {pid,cpu,stage,napis:[index...],task...}
     set -- $(sed -n "s/^$1=//p" /tmp/ctl)
     pid=$1; cpu=$2; stage=$3; shift 3
-    printf '{%s,"cpu":%s,"stage":"%s","napis":[%s]}' "$(task_json "$pid")" "$cpu" "$stage" "$(echo "$@" | tr ' ' ',')"
+    # /proc/PID/stack is empty while the task is on the runqueue (the reset
+    # thread's usleep_range() loop wakes it every few ms): read it asleep.
+    n=0
+    while tj=$(task_json "$pid"); [ $n -lt 50 ]; do
+        case "$tj" in *'"stack":[]'*) n=$((n + 1)); sleep 0.02 ;; *) break ;; esac
+    done
+    printf '{%s,"cpu":%s,"stage":"%s","napis":[%s]}' "$tj" "$cpu" "$stage" "$(echo "$@" | tr ' ' ',')"
 }
 set -- $(sed -n 's/^poll_list=//p' /tmp/ctl)
 PL_CPU=$1; shift
