@@ -360,7 +360,9 @@ def netdbg_groups(j):
     groups, order = {}, []
     for t in j["tasks"]:
         b = t["blocker"]
-        key = b["mutex"] if b else None
+        if b and b["kind"] != "mutex":
+            b = None  # the drgn baseline knows mutexes only
+        key = b["object"] if b else None
         if key not in groups:
             groups[key] = {"mutex": key, "owner_pid": b["owner_pid"] if b else None, "waiters": []}
             order.append(key)
