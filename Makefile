@@ -54,7 +54,9 @@ integration: build dumps
 	@dumps/need-packages.sh $(TEST_PACKAGES)
 	cd tests/integration && NETDBG_BUILD=$(CURDIR)/$(BUILD) $(PY3) -m pytest -q
 
-check: unit asan fuzz-short integration
+# Each stage timed; the table is printed at the end (tests/check-stages.sh).
+check:
+	@MAKE="$(MAKE)" tests/check-stages.sh build unit asan fuzz-short dumps integration
 
 # libFuzzer on fuzzed memory images (tests/fuzz/): a short run in `make
 # check`, the long one (FUZZ_RUNS executions per target) is `make fuzz`.

@@ -85,6 +85,7 @@ GdbTarget::GdbTarget() {
                     take_error().message);
     type_code_struct_ = constant(gdb_.get(), "TYPE_CODE_STRUCT");
     type_code_union_ = constant(gdb_.get(), "TYPE_CODE_UNION");
+    type_code_enum_ = constant(gdb_.get(), "TYPE_CODE_ENUM");
     type_code_array_ = constant(gdb_.get(), "TYPE_CODE_ARRAY");
     loc_const_ = constant(gdb_.get(), "SYMBOL_LOC_CONST");
     loc_block_ = constant(gdb_.get(), "SYMBOL_LOC_BLOCK");
@@ -234,6 +235,22 @@ std::optional<addr_t> GdbTarget::minimal_symbol_address(const std::string& name)
     return first_hex(*text);
 }
 
+// gdb spells a type as the current language does: "rw_semaphore" while the
+// language is C++ (set by the frame gdb last selected), "struct
+// rw_semaphore" in C, as crash's gdb always does.
+std::string GdbTarget::with_tag_keyword(PyObject* type, std::string text) {
+    PyRef code = attr(type, "code");
+    if (!code) note_failure();
+    long c = code ? static_cast<long>(as_i64(code.get()).value_or(-1)) : -1;
+    const char* keyword = c == -1                ? nullptr
+                          : c == type_code_struct_ ? "struct "
+                          : c == type_code_union_  ? "union "
+                          : c == type_code_enum_   ? "enum "
+                                                   : nullptr;
+    if (keyword && text.rfind(keyword, 0) != 0) text = keyword + text;
+    return text;
+}
+
 GdbTarget::SymbolFacts GdbTarget::lookup_symbol_facts(const std::string& name) {
     SymbolFacts facts;
     PyRef sym;
@@ -286,7 +303,7 @@ GdbTarget::SymbolFacts GdbTarget::lookup_symbol_facts(const std::string& name) {
     if (type && !type.is_none()) {
         PyRef s(PyObject_Str(type.get()));
         if (s) {
-            if (auto text = as_string(s.get())) facts.type = unqualified(*text);
+            if (auto text = as_string(s.get())) facts.type = with_tag_keyword(type.get(), unqualified(*text));
         } else {
             note_failure();
         }

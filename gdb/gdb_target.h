@@ -107,6 +107,7 @@ private:
 
     const SymbolFacts& symbol_facts(const std::string& name);
     SymbolFacts lookup_symbol_facts(const std::string& name);
+    std::string with_tag_keyword(PyObject* type, std::string text);
     std::optional<addr_t> minimal_symbol_address(const std::string& name);
     TypeFacts* type_facts(const std::string& name);
     void load_members(TypeFacts& t);
@@ -121,7 +122,7 @@ private:
     PyRef gdb_;
     PyRef read_memory_;  // bound Inferior.read_memory of the selected inferior
     PyRef lookup_global_, lookup_static_, lookup_type_, execute_;
-    long type_code_struct_ = -1, type_code_union_ = -1, type_code_array_ = -1;
+    long type_code_struct_ = -1, type_code_union_ = -1, type_code_array_ = -1, type_code_enum_ = -1;
     long loc_const_ = -1, loc_block_ = -1, loc_optimized_out_ = -1, loc_typedef_ = -1;
 
     std::unordered_map<std::string, SymbolFacts> symbols_;
