@@ -16,7 +16,7 @@ BUILD_PACKAGES := g++ cmake make python3 libfmt-dev nlohmann-json3-dev libcxxopt
 TEST_PACKAGES := python3 python3-pytest python3-drgn python3-jsonschema graphviz
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 FUZZ_BUILD ?= build-fuzz
-FUZZ_TARGETS := fuzz_list fuzz_sched fuzz_net fuzz_workq
+FUZZ_TARGETS := fuzz_list fuzz_sched fuzz_net fuzz_workq fuzz_waits
 
 .PHONY: all build deps install demo check unit asan integration dumps bench clean fuzz fuzz-build fuzz-short
 

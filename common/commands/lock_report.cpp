@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/table.h"
+#include "kernel/locking/rtmutex.h"
 #include "kernel/waits/finder.h"
 
 namespace netdbg {
@@ -75,7 +76,8 @@ LockReport build_lock_report(const Snapshot& s, addr_t addr, WaitKind kind, bool
         case WaitKind::RwSem:
             r.rwsem = read_rwsem(k, addr);
             r.lock = rwsem_blocker(s, *r.rwsem, 0);
-            for (const RwsemWaiter& w : r.rwsem->waiters) waiters.push_back({w.task, w.read ? "R" : "W"});
+            for (const RwsemWaiter& w : r.rwsem->waiters)
+                waiters.push_back({w.task, w.read ? (*w.read ? "R" : "W") : "?"});
             break;
         case WaitKind::Semaphore:
             r.semaphore = read_semaphore(k, addr);
@@ -97,7 +99,13 @@ LockReport build_lock_report(const Snapshot& s, addr_t addr, WaitKind kind, bool
         lw.task = s.task(w);
         lw.mode = mode;
         if (lw.task) {
-            lw.wait_function = wait_function(k, call_chain(k, *lw.task).frames);
+            CallChain chain = call_chain(k, *lw.task);
+            lw.wait_function = wait_function(k, chain.frames);
+            // PREEMPT_RT's rt_mutex waiter does not say R or W: its calls do.
+            if (lw.mode == "?") {
+                RtLockUser user = rt_lock_user(k, chain, 0);
+                lw.mode = user == RtLockUser::RwSemRead ? "R" : user == RtLockUser::RwSemWrite ? "W" : "?";
+            }
             std::uint64_t blocked = s.since_last_arrival(*lw.task);
             if (!r.held_at_least || blocked > *r.held_at_least) r.held_at_least = blocked;
         }
@@ -167,7 +175,7 @@ void render_lock_line(const LockReport& r, Output& out) {
     } else if (r.rwsem) {
         const RwsemState& w = *r.rwsem;
         out.write(fmt::format("  RWSEM: {:016x}  NAME: {}  COUNT: {:016x} ({}, {} reader{})  OWNER: {:016x}{}\n",
-                              w.addr, name, w.count, rwsem_count_flags(w.count), w.readers(),
+                              w.addr, name, w.count, rwsem_count_flags(w), w.readers(),
                               w.readers() == 1 ? "" : "s", w.owner_word, w.reader_owned() ? " (READER_OWNED)" : ""));
     } else if (r.semaphore) {
         out.write(fmt::format("  SEMAPHORE: {:016x}  NAME: {}  COUNT: {}\n", r.semaphore->addr, name,

@@ -119,4 +119,64 @@ FakeWaits::Flush FakeWaits::flush_running_work(addr_t flusher, addr_t kworker_ta
     return f;
 }
 
+FakeRtLocks::FakeRtLocks(FakeKernel& k) : fk(k), img(k.img) {
+    FakeTarget& t = k.target;
+    t.remove_type("mutex");
+    t.remove_type("rw_semaphore");
+    t.add_struct("mutex", 32, {{"rtmutex", 0, 32}});
+    t.add_struct("rt_mutex_base", 32, {{"wait_lock", 0, 4}, {"waiters", 8, 16}, {"owner", 24, 8}});
+    t.add_struct("rt_waiter_node", 40, {{"entry", 0, 24}, {"prio", 24, 4}, {"deadline", 32, 8}});
+    t.add_struct("rt_mutex_waiter", 112, {{"tree", 0, 40}, {"pi_tree", 40, 40}, {"task", 80, 8}, {"lock", 88, 8}});
+    t.add_struct("rwbase_rt", 40, {{"readers", 0, 4}, {"rtmutex", 8, 32}});
+    t.add_struct("rw_semaphore", 40, {{"rwbase", 0, 40}});
+}
+
+addr_t FakeRtLocks::new_mutex(const std::string& symbol) { return typed_object(fk, symbol, "mutex"); }
+
+addr_t FakeRtLocks::new_rwsem(const std::string& symbol) {
+    addr_t s = typed_object(fk, symbol, "rw_semaphore");
+    set_readers(s, 1u << 31);  // READER_BIAS: free
+    return s;
+}
+
+void FakeRtLocks::set_owner(addr_t base, addr_t task) {
+    std::uint64_t flags = img.read(base, "rt_mutex_base", "owner") & 1;
+    img.write(base, "rt_mutex_base", "owner", task | flags);
+}
+
+void FakeRtLocks::set_readers(addr_t rwsem, std::uint32_t readers) {
+    fk.target.poke_as<std::uint32_t>(rwsem, readers);
+}
+
+// The waiters as a right-leaning chain: each node's right child is the next
+// one, so the in-order walk gives them in queue order.
+void FakeRtLocks::relink(addr_t base) {
+    const auto& ws = waiters_[base];
+    for (std::size_t i = 0; i < ws.size(); ++i) {
+        addr_t node = ws[i];  // tree.entry at offset 0
+        img.u64(node, i ? ws[i - 1] : 0);     // __rb_parent_color (black)
+        img.u64(node + 8, i + 1 < ws.size() ? ws[i + 1] : 0);  // rb_right
+        img.u64(node + 16, 0);                // rb_left
+    }
+    img.u64(base + 8, ws.empty() ? 0 : ws.front());   // rb_root
+    img.u64(base + 16, ws.empty() ? 0 : ws.front());  // rb_leftmost
+    img.write(base, "rt_mutex_base", "owner", img.read(base, "rt_mutex_base", "owner") | (ws.empty() ? 0 : 1));
+}
+
+addr_t FakeRtLocks::block_on(addr_t task, addr_t base, const std::vector<std::string>& via) {
+    addr_t sp = fk.sp_of(task);
+    fk.put_frames(task, 0, {"__schedule", "schedule", "rt_mutex_slowlock_block.constprop.0", "rt_mutex_slowlock"});
+    addr_t w = sp + 0x40;
+    img.write(w, "rt_mutex_waiter", "task", task);
+    img.write(w, "rt_mutex_waiter", "lock", base);
+    img.write(w, "rt_waiter_node", "prio", 120);
+    waiters_[base].push_back(w);
+    relink(base);
+    std::vector<std::string> above = via;
+    above.push_back("kthread");
+    fk.put_frames(task, 0xc0, above);
+    fk.set_state(task, TASK_UNINTERRUPTIBLE);
+    return w;
+}
+
 }  // namespace netdbg::test

@@ -5,7 +5,9 @@
 // wq_barrier on a running worker's scheduled list. Linux 6.1 layouts.
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "fake_kernel.h"
 
@@ -45,6 +47,31 @@ struct FakeWaits {
     // kworker_task runs `fn` (made a kworker here); flusher waits in
     // __flush_work() on a wq_barrier linked into the worker's scheduled list.
     Flush flush_running_work(addr_t flusher, addr_t kworker_task, const std::string& fn, const std::string& wq);
+};
+
+// PREEMPT_RT's sleeping locks: struct mutex and rwbase_rt built on an
+// rt_mutex_base whose waiters are an rbtree of rt_mutex_waiter (6.1.y's
+// `tree.entry` layout). Replaces the mutex and rw_semaphore layouts.
+struct FakeRtLocks {
+    explicit FakeRtLocks(FakeKernel& fk);
+    FakeKernel& fk;
+    ImageBuilder& img;
+
+    addr_t new_mutex(const std::string& symbol);
+    addr_t new_rwsem(const std::string& symbol);
+    // The rt_mutex_base inside a mutex or an rwsem.
+    static constexpr std::size_t kMutexBase = 0, kRwsemBase = 8;
+    void set_owner(addr_t base, addr_t task);
+    void set_readers(addr_t rwsem, std::uint32_t readers);
+    // rt_mutex_slowlock(): an rt_mutex_waiter on the task's stack, inserted
+    // in the base's tree after the waiters already there (equal priority),
+    // HAS_WAITERS set, D state; `via` are the functions above the slow path
+    // (mutex_lock, or down_write + rwbase_write_lock...).
+    addr_t block_on(addr_t task, addr_t base, const std::vector<std::string>& via);
+
+private:
+    std::map<addr_t, std::vector<addr_t>> waiters_;  // base -> waiter records, in order
+    void relink(addr_t base);
 };
 
 }  // namespace netdbg::test

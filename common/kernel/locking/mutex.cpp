@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "kernel/locking/rtmutex.h"
 #include "kernel/sched/snapshot.h"
 #include "kernel/waits/object_cache.h"
 #include "kernel/waits/stack_waiter.h"
@@ -11,6 +12,13 @@
 namespace netdbg {
 
 MutexLayout::MutexLayout(Kernel& k) : s(k.target(), "mutex") {
+    if (!s.find("owner"))
+        if (auto rt = s.find("rtmutex")) {
+            rtmutex = rt->offset;
+            owner = k.get<RtMutexLayout>().owner;
+            owner.offset += rt->offset;
+            return;
+        }
     owner = s.require("owner");
     wait_list = s.find("wait_list");
     owner_has_flags = !s.find("count");
@@ -39,6 +47,13 @@ MutexState read_mutex(Kernel& k, addr_t addr, std::size_t max) {
     if (!owner) throw Error(fmt::format("cannot read struct mutex at {:016x}", addr));
     m.owner = L.owner_has_flags ? (*owner & ~MUTEX_FLAGS) : *owner;
     m.flags = L.owner_has_flags ? (*owner & MUTEX_FLAGS) : 0;
+    if (L.rtmutex) {
+        // RT_MUTEX_HAS_WAITERS is bit 0 too: shown as WAITERS.
+        RtMutexState r = read_rt_mutex(k, addr + *L.rtmutex, max);
+        for (const RtMutexWaiter& w : r.waiters) m.waiters.push_back(w.task);
+        m.walk = std::move(r.walk);
+        return m;
+    }
     if (!L.wait_list) return m;
     addr_t head = addr + L.wait_list->offset;
     std::vector<addr_t> nodes;
@@ -77,6 +92,16 @@ bool is_mutex_wait_function(std::string_view fn) {
            fn.starts_with("ww_mutex_lock");
 }
 
+// A mutex waiter proven: WAITERS set (__mutex_add_waiter() sets it with the
+// first waiter, __mutex_remove_waiter() clears it with the last; on
+// PREEMPT_RT, RT_MUTEX_HAS_WAITERS likewise), the task on its waiter list,
+// and the symbol, if any, typed struct mutex.
+bool proven(Kernel& k, const MutexState* m, addr_t task) {
+    return m && (m->flags & MUTEX_FLAG_WAITERS) &&
+           std::find(m->waiters.begin(), m->waiters.end(), task) != m->waiters.end() &&
+           symbol_type_allows(k, m->addr, "struct mutex");
+}
+
 class MutexWaits : public WaitReader {
 public:
     explicit MutexWaits(const Snapshot& s) : s_(s) {
@@ -85,20 +110,27 @@ public:
         } catch (const LayoutError&) {
         }
     }
-    bool waits_in(std::string_view fn) const override { return L_ && L_->wait_list && is_mutex_wait_function(fn); }
+    bool waits_in(std::string_view fn) const override {
+        if (!L_) return false;
+        if (L_->rtmutex) return is_rt_mutex_wait_function(fn);
+        return L_->wait_list && is_mutex_wait_function(fn);
+    }
 
     std::optional<Blocker> find(const WaitSite& site) override {
         Kernel& k = s_.k;
-        for (const StackWaiter& w : stack_waiters(k, s_, site, {L_->waiter_task, L_->waiter_list})) {
-            addr_t addr = w.head - L_->wait_list->offset;
-            const MutexState* m = cache_.get(addr, [&](addr_t a) { return read_mutex(k, a); });
-            // __mutex_add_waiter() sets WAITERS with the first waiter and
-            // __mutex_remove_waiter() clears it with the last: a mutex with
-            // a queued waiter has it set.
-            if (!m || !(m->flags & MUTEX_FLAG_WAITERS)) continue;
-            if (std::find(m->waiters.begin(), m->waiters.end(), site.task.addr) == m->waiters.end()) continue;
-            if (!symbol_type_allows(k, addr, "struct mutex")) continue;
+        auto read = [&](addr_t a) { return read_mutex(k, a); };
+        if (L_->rtmutex) {
+            // The rt_mutex_waiter names its lock; the calls it came through
+            // say the lock is a mutex (an rwsem's rt_mutex is read by rwsem.cpp).
+            auto w = rt_mutex_wait(k, site);
+            if (!w || rt_lock_user(k, site.chain, site.frame) != RtLockUser::Mutex) return std::nullopt;
+            const MutexState* m = cache_.get(w->base - *L_->rtmutex, read);
+            if (!proven(k, m, site.task.addr)) return std::nullopt;
             return mutex_blocker(*m);
+        }
+        for (const StackWaiter& w : stack_waiters(k, s_, site, {L_->waiter_task, L_->waiter_list})) {
+            const MutexState* m = cache_.get(w.head - L_->wait_list->offset, read);
+            if (proven(k, m, site.task.addr)) return mutex_blocker(*m);
         }
         return std::nullopt;
     }

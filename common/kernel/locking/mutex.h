@@ -1,5 +1,7 @@
 // struct mutex (kernel/locking/mutex.c): owner with its flag bits, and the
-// waiters in queue order from wait_list (struct mutex_waiter).
+// waiters in queue order from wait_list (struct mutex_waiter). On PREEMPT_RT
+// a mutex is an rt_mutex_base (kernel/locking/rtmutex_api.c): the owner and
+// its HAS_WAITERS bit live there, and the waiters in priority order.
 #pragma once
 
 #include <memory>
@@ -22,8 +24,9 @@ constexpr std::uint64_t MUTEX_FLAGS = 0x07;
 struct MutexLayout {
     explicit MutexLayout(Kernel& k);
     StructLayout s;
-    MemberInfo owner;
-    std::optional<MemberInfo> wait_list;  // absent on PREEMPT_RT (rtmutex based)
+    MemberInfo owner;                     // PREEMPT_RT: rtmutex.owner, from the mutex
+    std::optional<MemberInfo> wait_list;  // absent on PREEMPT_RT
+    std::optional<std::size_t> rtmutex;   // PREEMPT_RT: the rt_mutex_base it is built on
     bool owner_has_flags = true;          // false before 4.10 (owner pointer + count)
     // struct mutex_waiter
     std::size_t waiter_list = 0, waiter_task = 0;

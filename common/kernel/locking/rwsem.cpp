@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "kernel/locking/mutex.h"
+#include "kernel/locking/rtmutex.h"
 #include "kernel/sched/snapshot.h"
 #include "kernel/waits/object_cache.h"
 #include "kernel/waits/stack_waiter.h"
@@ -12,6 +13,13 @@
 namespace netdbg {
 
 RwsemLayout::RwsemLayout(Kernel& k) : s(k.target(), "rw_semaphore") {
+    if (!s.find("count"))
+        if (auto rb = s.find("rwbase")) {
+            StructLayout base(k.target(), "rwbase_rt");
+            rt_readers = rb->offset + base.offset("readers");
+            rtmutex = rb->offset + base.offset("rtmutex");
+            return;
+        }
     count = s.require("count");
     owner = s.require("owner");
     wait_list = s.require("wait_list");
@@ -27,6 +35,17 @@ RwsemState read_rwsem(Kernel& k, addr_t addr, std::size_t max) {
     RwsemState r;
     r.addr = addr;
     r.name = object_name(k, addr);
+    if (L.rtmutex) {
+        auto readers = k.mem().read_u32(addr + *L.rt_readers);
+        if (!readers) throw Error(fmt::format("cannot read struct rw_semaphore at {:016x}", addr));
+        RtMutexState m = read_rt_mutex(k, addr + *L.rtmutex, max);
+        r.rt = true;
+        r.count = *readers;
+        r.owner_word = m.owner | (m.has_waiters ? RT_MUTEX_HAS_WAITERS : 0);
+        for (const RtMutexWaiter& w : m.waiters) r.waiters.push_back({w.task, std::nullopt});
+        r.walk = std::move(m.walk);
+        return r;
+    }
     auto count = k.mem().read_u64(addr + L.count.offset);
     auto owner = k.mem().read_u64(addr + L.owner.offset);
     if (!count || !owner) throw Error(fmt::format("cannot read struct rw_semaphore at {:016x}", addr));
@@ -47,7 +66,12 @@ RwsemState read_rwsem(Kernel& k, addr_t addr, std::size_t max) {
     return r;
 }
 
-std::string rwsem_count_flags(std::uint64_t count) {
+std::string rwsem_count_flags(const RwsemState& r) {
+    if (r.rt) {
+        std::string out = r.count & RWBASE_READER_BIAS ? "READER_BIAS" : r.count == RWBASE_WRITER_BIAS ? "WRITER_BIAS" : "WRITER_PENDING";
+        return r.has_waiters() ? out + "|HAS_WAITERS" : out;
+    }
+    std::uint64_t count = r.count;
     std::string out;
     auto add = [&](std::uint64_t bit, const char* name) {
         if (count & bit) out += out.empty() ? name : std::string("|") + name;
@@ -64,11 +88,13 @@ Blocker rwsem_blocker(const Snapshot& s, const RwsemState& r, addr_t waiter_task
     b.object = r.addr;
     b.name = r.name;
     for (const RwsemWaiter& w : r.waiters)
-        if (w.task == waiter_task) b.mode = w.read ? "R" : "W";
+        if (w.task == waiter_task && w.read) b.mode = *w.read ? "R" : "W";
     std::uint64_t readers = r.readers();
     if (r.writer_locked()) {
         if (r.owner()) b.holders.push_back({r.owner(), "writer"});
         else b.holder_note = "write-locked, but the owner word names no writer";
+        if (r.rt && readers)
+            b.holder_note = fmt::format("the writer waits for {} reader{} to leave", readers, readers == 1 ? "" : "s");
     } else if (readers) {
         b.holder_note = fmt::format("held by {} reader{}; the kernel records only the last reader to take it",
                                     readers, readers == 1 ? "" : "s");
@@ -81,10 +107,12 @@ Blocker rwsem_blocker(const Snapshot& s, const RwsemState& r, addr_t waiter_task
     json waiters = json::array();
     for (const RwsemWaiter& w : r.waiters) {
         const Task* t = s.task(w.task);
-        waiters.push_back({{"task", hex(w.task)}, {"pid", t ? json(t->pid) : json(nullptr)}, {"mode", w.read ? "R" : "W"}});
+        waiters.push_back({{"task", hex(w.task)},
+                           {"pid", t ? json(t->pid) : json(nullptr)},
+                           {"mode", w.read ? json(*w.read ? "R" : "W") : json(nullptr)}});
     }
     b.fields = {{"count", fmt::format("0x{:016x}", r.count)},
-                {"count_flags", rwsem_count_flags(r.count)},
+                {"count_flags", rwsem_count_flags(r)},
                 {"owner_word", fmt::format("0x{:016x}", r.owner_word)},
                 {"readers", readers},
                 {"reader_owned", r.reader_owned()},
@@ -101,6 +129,16 @@ bool is_rwsem_wait_function(std::string_view fn) {
            fn.starts_with("__down_read") || fn.starts_with("__down_write");
 }
 
+// An rwsem waiter proven: the waiters flag set (rwsem_add_waiter()'s
+// callers set RWSEM_FLAG_WAITERS with the first waiter, rwsem_del_waiter()
+// clears it with the last; on PREEMPT_RT, RT_MUTEX_HAS_WAITERS), the task
+// among the waiters, and the symbol, if any, typed struct rw_semaphore.
+bool proven(Kernel& k, const RwsemState* r, addr_t task) {
+    return r && r->has_waiters() &&
+           std::any_of(r->waiters.begin(), r->waiters.end(), [&](const RwsemWaiter& x) { return x.task == task; }) &&
+           symbol_type_allows(k, r->addr, "struct rw_semaphore");
+}
+
 class RwsemWaits : public WaitReader {
 public:
     explicit RwsemWaits(const Snapshot& s) : s_(s) {
@@ -109,21 +147,30 @@ public:
         } catch (const LayoutError&) {
         }
     }
-    bool waits_in(std::string_view fn) const override { return L_ && is_rwsem_wait_function(fn); }
+    bool waits_in(std::string_view fn) const override {
+        if (!L_) return false;
+        return L_->rtmutex ? is_rt_mutex_wait_function(fn) : is_rwsem_wait_function(fn);
+    }
 
     std::optional<Blocker> find(const WaitSite& site) override {
         Kernel& k = s_.k;
+        auto read = [&](addr_t a) { return read_rwsem(k, a); };
+        if (L_->rtmutex) {
+            // The rt_mutex_waiter names the rwbase's rt_mutex; the calls it
+            // came through say it is an rwsem, and whether to read or write.
+            auto w = rt_mutex_wait(k, site);
+            if (!w) return std::nullopt;
+            RtLockUser user = rt_lock_user(k, site.chain, site.frame);
+            if (user != RtLockUser::RwSemRead && user != RtLockUser::RwSemWrite) return std::nullopt;
+            const RwsemState* r = cache_.get(w->base - *L_->rtmutex, read);
+            if (!proven(k, r, site.task.addr)) return std::nullopt;
+            Blocker b = rwsem_blocker(s_, *r, site.task.addr);
+            b.mode = user == RtLockUser::RwSemRead ? "R" : "W";
+            return b;
+        }
         for (const StackWaiter& w : stack_waiters(k, s_, site, {L_->waiter_task, L_->waiter_list})) {
-            addr_t addr = w.head - L_->wait_list.offset;
-            const RwsemState* r = cache_.get(addr, [&](addr_t a) { return read_rwsem(k, a); });
-            // rwsem_add_waiter()'s callers set RWSEM_FLAG_WAITERS with the
-            // first waiter; rwsem_del_waiter() clears it with the last.
-            if (!r || !(r->count & RWSEM_FLAG_WAITERS)) continue;
-            if (std::none_of(r->waiters.begin(), r->waiters.end(),
-                             [&](const RwsemWaiter& x) { return x.task == site.task.addr; }))
-                continue;
-            if (!symbol_type_allows(k, addr, "struct rw_semaphore")) continue;
-            return rwsem_blocker(s_, *r, site.task.addr);
+            const RwsemState* r = cache_.get(w.head - L_->wait_list.offset, read);
+            if (proven(k, r, site.task.addr)) return rwsem_blocker(s_, *r, site.task.addr);
         }
         return std::nullopt;
     }
