@@ -21,7 +21,29 @@ for m in $(cat /etc/netdbg/stock-modules); do
     insmod "/lib/modules/$m" || fail "insmod $m failed"
 done
 
+# kdump variants (make-dump.sh, kdump.sh): load the crash kernel first.
+if [ -f /etc/netdbg/kdump ]; then
+    . /etc/netdbg/kdump
+    grep -q "Crash kernel" /proc/iomem || fail "no crashkernel= memory reserved"
+    /usr/sbin/kexec -p /kdump/vmlinuz --initrd=/kdump/initrd.gz --append="$KDUMP_APPEND" \
+        || fail "kexec -p failed"
+    [ "$(cat /sys/kernel/kexec_crash_loaded)" = 1 ] || fail "no crash kernel loaded"
+    rm -f /kdump/vmlinuz /kdump/initrd.gz
+    echo "netdbg-init: crash kernel loaded (kexec -p)"
+fi
+
 echo "netdbg-init: running scenario $(cat /etc/netdbg/scenario)"
 . /scenario.sh || fail "scenario script failed"
 echo "NETDBG-READY"
+if [ -f /etc/netdbg/kdump ]; then
+    case "$KDUMP_TRIGGER" in
+    hung)
+        # The hung-task detector panics on the tasks the scenario left in D.
+        echo 1 > /proc/sys/kernel/hung_task_panic
+        echo 5 > /proc/sys/kernel/hung_task_timeout_secs ;;
+    sysrq)
+        echo 1 > /proc/sys/kernel/sysrq
+        echo c > /proc/sysrq-trigger ;;
+    esac
+fi
 while :; do sleep 3600; done

@@ -7,8 +7,9 @@
 # live-guest.sh stop STATE_DIR : quit that QEMU.
 #
 # The initramfs is the one make-dump.sh built for the scenario (made first
-# when missing). NETDBG_KASLR=1 boots without nokaslr. QEMU runs under
-# flock $CACHE/qemu.lock, held for its whole life: one QEMU at a time.
+# when missing). NETDBG_KASLR=1 boots without nokaslr. NETDBG_KVER boots
+# another kernel build of builds.conf (default: the primary build). QEMU runs
+# under flock $CACHE/qemu.lock, held for its whole life: one live QEMU at a time.
 set -eu
 . "$(dirname "$0")/common.sh"
 
@@ -65,7 +66,7 @@ exec 9>"$LOCK"
 log "$SCEN: waiting for $LOCK"
 flock -w 3600 9 || die "$SCEN: $LOCK is busy"
 
-INITRD="$CACHE/build/$VARIANT/initrd.gz"
+INITRD="$SCRATCH/$VARIANT/initrd.gz"
 if [ ! -s "$INITRD" ]; then
     log "$SCEN: no $INITRD yet: making the $VARIANT dump first"
     NETDBG_FORCE=1 "$DUMPS_DIR/make-dump.sh" "$SCEN" 9>&-
@@ -81,7 +82,7 @@ log "$SCEN: booting a live guest ($KASLR_ARG, gdbstub 127.0.0.1:$PORT, console: 
 # shellcheck disable=SC2086
 $QEMU_WRAPPER qemu-system-x86_64 -accel tcg -smp 4 -m 512M -nodefaults -no-reboot \
     -kernel "$KDIR/vmlinuz" -initrd "$INITRD" \
-    -append "console=ttyS0 panic=-1 $KASLR_ARG rdinit=/init loglevel=7" \
+    -append "console=ttyS0 panic=-1 $KASLR_ARG rdinit=/init loglevel=7 no_timer_check" \
     -device vmcoreinfo -display none -monitor none \
     -serial "file:$CONSOLE" -qmp "unix:$RUN/qmp.sock,server=on,wait=off" \
     -gdb "tcp:127.0.0.1:$PORT" \

@@ -1,21 +1,78 @@
 #!/bin/sh
-# make-dumps.sh [SCENARIO...] : make the dumps of the given scenarios
-# (default: every scenario under dumps/scenarios/).  Each is rebuilt only
-# when its inputs changed; see make-dump.sh and README.md.
+# make-dumps.sh [SCENARIO...] : make the dumps of one kernel build (NETDBG_KVER,
+#     default the primary build, see builds.conf): the named ones ("all":
+#     every scenario; a named rtnl-stuck brings rtnl-stuck-kaslr along), or
+#     the build's DUMPS of builds.conf (for the primary build: every scenario under
+#     dumps/scenarios/, rtnl-stuck also KASLR-booted as rtnl-stuck-kaslr, and
+#     its kdump variants).
+# make-dumps.sh --matrix [-j N] : the dumps of every build of builds.conf,
+#     N at a time (default NETDBG_DUMP_JOBS, else 2: each guest is a 4-vCPU
+#     TCG QEMU). A build's kernel is fetched once, by its first dump.
+# Each dump is rebuilt only when its inputs changed; see make-dump.sh and
+# README.md.
 set -eu
 DUMPS_DIR="$(cd "$(dirname "$0")" && pwd)"
-if [ $# -eq 0 ]; then
-    set --
-    for d in "$DUMPS_DIR"/scenarios/*/; do
-        # ON_DEMAND=1 scenarios (scale: slow, for make bench) only when named
-        [ -f "$d/scenario.conf" ] && ! grep -q '^ON_DEMAND=1' "$d/scenario.conf" && set -- "$@" "$(basename "$d")"
-    done
+. "$DUMPS_DIR/common.sh"
+
+# build_dumps KVER: the dumps builds.conf lists for KVER, "all" expanded.
+build_dumps() {
+    line=$(awk -v k="$1" '!/^#/ && $1 == k { $1 = ""; $2 = ""; print; exit }' "$BUILDS_CONF")
+    [ -n "$line" ] || line=all   # a build builds.conf does not list: every scenario
+    expand_dumps $line
+}
+
+# expand_dumps WORD...: the dump names, "all" expanded to every scenario.
+expand_dumps() {
+    for w in "$@"; do
+        if [ "$w" = all ]; then
+            for d in "$DUMPS_DIR"/scenarios/*/; do
+                # ON_DEMAND=1 scenarios (scale: slow, for make bench) only when named
+                [ -f "$d/scenario.conf" ] && ! grep -q '^ON_DEMAND=1' "$d/scenario.conf" && echo "$(basename "$d")"
+                # rtnl-stuck is also dumped KASLR-booted (rtnl-stuck-kaslr), for
+                # the gdb front end's load-offset tests.
+                [ "$(basename "$d")" = rtnl-stuck ] && echo rtnl-stuck-kaslr
+            done
+        else
+            echo "$w"
+        fi
+    done | awk '!seen[$0]++'
+}
+
+if [ "${1:-}" = --matrix ]; then
+    shift
+    jobs=${NETDBG_DUMP_JOBS:-2}
+    if [ "${1:-}" = -j ]; then jobs=$2; shift 2; fi
+    [ $# -eq 0 ] || die "usage: $0 --matrix [-j N]"
+    list="$CACHE/.dumps-matrix.$$"
+    mkdir -p "$CACHE"
+    # Round robin over the builds, so that the first jobs fetch different kernels.
+    for k in $(awk '!/^#/ && NF { print $1 }' "$BUILDS_CONF"); do
+        i=0
+        for s in $(build_dumps "$k"); do echo "$i $k $s"; i=$((i + 1)); done
+    done | sort -s -n -k1,1 | awk '{ print $2, $3 }' > "$list"
+    log "matrix: $(wc -l < "$list") dumps of $(awk '!/^#/ && NF' "$BUILDS_CONF" | wc -l) builds, $jobs at a time"
+    failed="$list.failed"
+    : > "$failed"
+    # A failed dump does not stop the others; the list of failures ends it.
+    # shellcheck disable=SC2016
+    xargs -P "$jobs" -L 1 sh -c 'NETDBG_KVER=$0 "'"$DUMPS_DIR"'/make-dump.sh" "$1" || echo "$1 of $0" >> "'"$failed"'"' < "$list"
+    n=$(wc -l < "$failed")
+    [ "$n" -eq 0 ] || log "matrix: failed: $(tr '\n' ',' < "$failed" | sed 's/,$//; s/,/, /g')"
+    rm -f "$list" "$failed"
+    [ "$n" -eq 0 ] || die "matrix: $n dump(s) failed"
+    exit 0
 fi
-for s in "$@"; do
+
+if [ $# -eq 0 ]; then
+    # shellcheck disable=SC2046
+    set -- $(build_dumps "$KVER")
+else
+    # A named rtnl-stuck brings its KASLR variant along, as it always did.
+    # shellcheck disable=SC2046
+    set -- $(expand_dumps "$@")
+    named="$*"
+    for s in $named; do [ "$s" = rtnl-stuck ] && set -- "$@" rtnl-stuck-kaslr; done
+fi
+for s in $(printf '%s\n' "$@" | awk '!seen[$0]++'); do
     "$DUMPS_DIR/make-dump.sh" "$s"
-    # rtnl-stuck is also dumped KASLR-booted (rtnl-stuck-kaslr), for the
-    # gdb front end's load-offset tests.
-    if [ "$s" = rtnl-stuck ]; then
-        NETDBG_KASLR=1 "$DUMPS_DIR/make-dump.sh" "$s"
-    fi
 done

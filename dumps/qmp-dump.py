@@ -13,7 +13,9 @@ import time
 
 
 class QMP:
-    def __init__(self, path, timeout=300):
+    # The ELF dump with paging of a 512 MB guest takes seconds on an idle
+    # host and minutes on a loaded one: wait long for each answer.
+    def __init__(self, path, timeout=1800):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         deadline = time.time() + 30

@@ -8,7 +8,7 @@ import signal
 import itertools
 import time
 
-from crashrun import VMLINUX, dump_dir
+from crashrun import CRASH, VMLINUX, dump_dir
 
 PROMPT = b"crash> "
 _tokens = itertools.count()
@@ -21,7 +21,7 @@ class CrashSession:
         if self.pid == 0:
             if env:
                 os.environ.update(env)
-            os.execvp("crash", ["crash", "-s", str(VMLINUX), str(d / "vmcore")])
+            os.execvp(CRASH, [CRASH, "-s", str(VMLINUX), str(d / "vmcore")])
         self.buffer = b""
         self.expect_prompt(timeout=180)
 

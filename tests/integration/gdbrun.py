@@ -8,12 +8,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from crashrun import BUILD, CACHE, MARK, VMLINUX, dump_dir
+from crashrun import BCACHE, BUILD, MARK, VMLINUX, dump_dir
 
 GDB_DIR = BUILD / "gdb"
 SCRIPT = GDB_DIR / "netdbg-gdb.py"
 MODULE = GDB_DIR / "_netdbg.so"
-INDEXED_VMLINUX = CACHE / "kernel" / "gdb" / "vmlinux"
+INDEXED_VMLINUX = BCACHE / "kernel" / "gdb" / "vmlinux"
 
 # The driver, run by gdb's Python: each command's output goes to gdb's
 # stdout after a mark; an error (gdb.GdbError from netdbg, or gdb's own)
@@ -79,7 +79,7 @@ def run_gdb(commands, scenario=None, remote=None, core=None, modules_dir=None, t
         tagged.append(("modules", f"netdbg-load-modules {modules_dir}"))
     tagged += [(str(i), c) for i, c in enumerate(commands)]
     driver = DRIVER % {"mark": MARK, "commands": json.dumps(tagged)}
-    base = dump_dir(scenario).parent if scenario else CACHE
+    base = dump_dir(scenario).parent if scenario else BCACHE
     script = base / f".gdb-driver-{os.getpid()}.py"
     script.write_text(driver)
     vml = vmlinux or indexed_vmlinux()
@@ -140,7 +140,7 @@ def invocations():
 
 def scenarios():
     """Scenario dumps in the cache with both formats and a manifest."""
-    root = CACHE / "dumps"
+    root = BCACHE / "dumps"
     if not root.is_dir():
         return []
     return sorted(d.name for d in root.iterdir()

@@ -7,6 +7,7 @@
 #include "kernel/locking/mutex.h"
 #include "kernel/locking/rtmutex.h"
 #include "kernel/sched/snapshot.h"
+#include "kernel/sched/stack.h"
 #include "kernel/waits/object_cache.h"
 #include "kernel/waits/stack_waiter.h"
 
@@ -42,6 +43,7 @@ RwsemState read_rwsem(Kernel& k, addr_t addr, std::size_t max) {
         r.rt = true;
         r.count = *readers;
         r.owner_word = m.owner | (m.has_waiters ? RT_MUTEX_HAS_WAITERS : 0);
+        if (r.writer_pending()) r.waiters.push_back({r.owner(), false});
         for (const RtMutexWaiter& w : m.waiters) r.waiters.push_back({w.task, std::nullopt});
         r.walk = std::move(m.walk);
         return r;
@@ -90,11 +92,14 @@ Blocker rwsem_blocker(const Snapshot& s, const RwsemState& r, addr_t waiter_task
     for (const RwsemWaiter& w : r.waiters)
         if (w.task == waiter_task && w.read) b.mode = *w.read ? "R" : "W";
     std::uint64_t readers = r.readers();
-    if (r.writer_locked()) {
+    if (r.writer_pending()) {
+        b.holder_note = fmt::format(
+            "held by {} reader{}, which PREEMPT_RT's rwbase_rt does not record; the writer {} holds its rt_mutex "
+            "and waits for them to leave",
+            readers, readers == 1 ? "" : "s", blocker_task_label(s, r.owner()));
+    } else if (r.writer_locked()) {
         if (r.owner()) b.holders.push_back({r.owner(), "writer"});
         else b.holder_note = "write-locked, but the owner word names no writer";
-        if (r.rt && readers)
-            b.holder_note = fmt::format("the writer waits for {} reader{} to leave", readers, readers == 1 ? "" : "s");
     } else if (readers) {
         b.holder_note = fmt::format("held by {} reader{}; the kernel records only the last reader to take it",
                                     readers, readers == 1 ? "" : "s");
@@ -107,9 +112,16 @@ Blocker rwsem_blocker(const Snapshot& s, const RwsemState& r, addr_t waiter_task
     json waiters = json::array();
     for (const RwsemWaiter& w : r.waiters) {
         const Task* t = s.task(w.task);
+        std::optional<bool> read = w.read;
+        if (!read && t) {
+            // PREEMPT_RT's rt_mutex waiter does not say R or W: the calls
+            // the waiter came through do (down_read / down_write).
+            RtLockUser user = rt_lock_user(s.k, call_chain(s.k, *t), 0);
+            if (user == RtLockUser::RwSemRead || user == RtLockUser::RwSemWrite) read = user == RtLockUser::RwSemRead;
+        }
         waiters.push_back({{"task", hex(w.task)},
                            {"pid", t ? json(t->pid) : json(nullptr)},
-                           {"mode", w.read ? json(*w.read ? "R" : "W") : json(nullptr)}});
+                           {"mode", read ? json(*read ? "R" : "W") : json(nullptr)}});
     }
     b.fields = {{"count", fmt::format("0x{:016x}", r.count)},
                 {"count_flags", rwsem_count_flags(r)},
@@ -149,12 +161,14 @@ public:
     }
     bool waits_in(std::string_view fn) const override {
         if (!L_) return false;
-        return L_->rtmutex ? is_rt_mutex_wait_function(fn) : is_rwsem_wait_function(fn);
+        return L_->rtmutex ? is_rt_mutex_wait_function(fn) || fn.starts_with("rwbase_write_lock")
+                           : is_rwsem_wait_function(fn);
     }
 
     std::optional<Blocker> find(const WaitSite& site) override {
         Kernel& k = s_.k;
         auto read = [&](addr_t a) { return read_rwsem(k, a); };
+        if (L_->rtmutex && site.function.starts_with("rwbase_write_lock")) return pending_writer(site);
         if (L_->rtmutex) {
             // The rt_mutex_waiter names the rwbase's rt_mutex; the calls it
             // came through say it is an rwsem, and whether to read or write.
@@ -176,6 +190,38 @@ public:
     }
 
 private:
+    // PREEMPT_RT's rwbase_write_lock() sleeps, holding the rwsem's rt_mutex,
+    // until the readers counted in rwbase_rt.readers leave: the task is on
+    // no wait list. The rwsem is proven by its own state: an rw_semaphore
+    // (pointed to from the stack below the rwbase_write_lock() frame, where
+    // schedule() saved the registers) whose rt_mutex owner is this task and
+    // whose readers word says a writer is pending with readers inside.
+    std::optional<Blocker> pending_writer(const WaitSite& site) {
+        Kernel& k = s_.k;
+        auto read = [&](addr_t a) { return read_rwsem(k, a); };
+        addr_t lo = site.chain.frames.empty() ? site.lo : std::min(site.lo, site.chain.frames[0].slot);
+        WaitSite below = site;
+        below.lo = lo;
+        const RtMutexLayout& M = k.get<RtMutexLayout>();
+        std::optional<Blocker> found;
+        below.for_each_word([&](addr_t, addr_t word) {
+            if (found || word < 0xffff800000000000ULL) return;
+            for (addr_t a : {word, word - *L_->rtmutex}) {
+                // The owner word first: most stack words point elsewhere.
+                auto owner = k.mem().read_u64(a + *L_->rtmutex + M.owner.offset);
+                if (!owner || (*owner & ~RT_MUTEX_HAS_WAITERS) != site.task.addr) continue;
+                const RwsemState* r = cache_.get(a, read);
+                if (!r || !r->writer_pending() || r->owner() != site.task.addr || !r->readers() ||
+                    !symbol_type_allows(k, a, "struct rw_semaphore"))
+                    continue;
+                found = rwsem_blocker(s_, *r, site.task.addr);
+                found->mode = "W";
+                return;
+            }
+        });
+        return found;
+    }
+
     const Snapshot& s_;
     const RwsemLayout* L_ = nullptr;
     ObjectCache<RwsemState> cache_;

@@ -53,9 +53,13 @@ struct RwsemState {
     std::string name;
     std::uint64_t count = 0, owner_word = 0;  // PREEMPT_RT: readers word, rtmutex.owner
     bool rt = false;
+    // PREEMPT_RT: held for write once rwbase_write_lock() has set
+    // WRITER_BIAS; before that the writer holds the rt_mutex and waits for
+    // the readers still counted to leave (__rwbase_write_trylock()).
     bool writer_locked() const {
-        return rt ? !(count & RWBASE_READER_BIAS) && owner() : (count & RWSEM_WRITER_LOCKED);
+        return rt ? count == RWBASE_WRITER_BIAS && owner() : (count & RWSEM_WRITER_LOCKED);
     }
+    bool writer_pending() const { return rt && !(count & RWBASE_READER_BIAS) && count != RWBASE_WRITER_BIAS && owner(); }
     bool has_waiters() const { return rt ? (owner_word & 1) : (count & RWSEM_FLAG_WAITERS); }
     std::uint64_t readers() const {
         if (!rt) return count >> RWSEM_READER_SHIFT;
@@ -64,7 +68,7 @@ struct RwsemState {
     }
     bool reader_owned() const { return !rt && (owner_word & RWSEM_READER_OWNED); }
     addr_t owner() const { return owner_word & ~RWSEM_OWNER_FLAGS; }
-    std::vector<RwsemWaiter> waiters;  // queue order
+    std::vector<RwsemWaiter> waiters;  // queue order; PREEMPT_RT: a pending writer first
     ListWalk walk;
 };
 

@@ -44,6 +44,15 @@
  * "leak IFNAME", "rcu".  Read it for key=value status lines: pointers as
  * 0x%px (zero-padded), every object's lock words and its wait list as the
  * module walks it.  The module cannot be unloaded.
+ *
+ * PREEMPT_RT: a mutex is an rt_mutex_base and an rw_semaphore an rwbase_rt
+ * (readers count + rt_mutex_base); their waiters sit in the rtmutex's
+ * rbtree (priority order, FIFO among equals: here all are equal).  The
+ * status then shows the rtmutex's owner word, rwbase_rt.readers as the
+ * count, and the rbtree's waiters in order; a writer that has taken the
+ * rwsem's rtmutex and waits for the readers to leave (nd_rwr_writer) holds
+ * no lock yet and is on no wait list: it is shown as the first waiter, and
+ * it is the owner word's task.  "preempt_rt=1" says which.
  */
 #include <linux/module.h>
 #include <linux/kernel.h>
@@ -69,6 +78,10 @@
 #include <net/sock.h>
 #include <net/inet_sock.h>
 #include <net/net_namespace.h>
+#ifdef CONFIG_PREEMPT_RT
+#include <linux/rtmutex.h>
+#include <linux/rbtree.h>
+#endif
 
 /* kernel/rcu/tree.c, exported (GPL) but declared only in kernel/rcu/rcu.h */
 extern unsigned long rcu_get_gp_seq(void);
@@ -132,6 +145,24 @@ struct nd_list_task_waiter {		/* mutex_waiter, semaphore_waiter */
 	struct list_head list;
 	struct task_struct *task;
 };
+
+#ifdef CONFIG_PREEMPT_RT
+struct nd_rt_waiter_node {
+	struct rb_node entry;
+	int prio;
+	u64 deadline;
+};
+
+/* As 6.6 has it, and 6.1.192 too (a stable backport of "locking/rtmutex:
+ * Fix task->pi_waiters integrity"); older kernels had two bare rb_nodes. */
+struct nd_rt_mutex_waiter {		/* kernel/locking/rtmutex_common.h */
+	struct nd_rt_waiter_node tree;	/* in rt_mutex_base.waiters, first */
+	struct nd_rt_waiter_node pi_tree;
+	struct task_struct *task;
+};
+#define ND_RWBASE_READER_BIAS	(1U << 31)	/* kernel/locking/rwbase_rt.c */
+#define ND_RWBASE_WRITER_BIAS	(1U << 30)
+#endif
 
 /* ---- threads ---------------------------------------------------------------- */
 struct nd_thread {
@@ -413,8 +444,20 @@ static int nd_start(struct nd_thread *t)
 	task = kthread_create(nd_thread_main, t, "nd_%s", t->key);
 	if (IS_ERR(task))
 		return PTR_ERR(task);
-	if (t->cpu >= 0)
+	if (t->cpu >= 0) {
 		kthread_bind(task, t->cpu);
+	} else if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		/*
+		 * PREEMPT_RT runs timers in per-CPU threads: none runs on the
+		 * spinner's CPU once it spins with preemption off, so a thread
+		 * that sleeps there never wakes.  Keep the others off it.
+		 */
+		static struct cpumask mask;
+
+		cpumask_copy(&mask, cpu_online_mask);
+		cpumask_clear_cpu(ND_SPINNER_CPU, &mask);
+		set_cpus_allowed_ptr(task, &mask);
+	}
 	t->task = task;
 	t->pid = task->pid;
 	t->stage = "started";
@@ -487,6 +530,56 @@ static int nd_rcu_block(void)
 }
 
 /* ---- status ---------------------------------------------------------------- */
+#ifdef CONFIG_PREEMPT_RT
+/* R for the scenario's reader threads, W for the others. */
+static char nd_mode_of(struct task_struct *task)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(nd_threads); i++)
+		if (nd_threads[i].task == task)
+			return strstr(nd_threads[i].key, "reader") ? 'R' : 'W';
+	return 'W';
+}
+
+/* The rtmutex's waiters in rbtree order: "pid" or "pid:M" each; n so far. */
+static int nd_show_rt_waiters(struct seq_file *m, struct rt_mutex_base *rtm, bool modes, int n)
+{
+	struct rb_node *node;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&rtm->wait_lock, flags);
+	for (node = rb_first_cached(&rtm->waiters); node; node = rb_next(node)) {
+		struct nd_rt_mutex_waiter *w = (struct nd_rt_mutex_waiter *)node;
+
+		if (modes)
+			seq_printf(m, "%s%d:%c", n ? " " : "", w->task->pid, nd_mode_of(w->task));
+		else
+			seq_printf(m, "%s%d", n ? " " : "", w->task->pid);
+		if (++n > 64)
+			break;
+	}
+	raw_spin_unlock_irqrestore(&rtm->wait_lock, flags);
+	return n;
+}
+
+static void nd_show_rwsem(struct seq_file *m, const char *key, struct rw_semaphore *sem)
+{
+	unsigned int readers = atomic_read(&sem->rwbase.readers);
+	unsigned long owner = (unsigned long)READ_ONCE(sem->rwbase.rtmutex.owner);
+	struct task_struct *task = (struct task_struct *)(owner & ~7UL);
+	int n = 0;
+
+	/* ADDR count(readers) owner-word owner-task owner-flags */
+	seq_printf(m, "%s=0x%px 0x%x 0x%lx 0x%px %lu\n", key, sem, readers, owner, task, owner & 7);
+	seq_printf(m, "%s_waiters=", key);
+	/* a writer waiting for the readers to leave: owns the rtmutex, no bias */
+	if (task && readers && !(readers & (ND_RWBASE_READER_BIAS | ND_RWBASE_WRITER_BIAS)))
+		seq_printf(m, "%d:W", task->pid), n++;
+	nd_show_rt_waiters(m, &sem->rwbase.rtmutex, true, n);
+	seq_putc(m, '\n');
+}
+#else
 static void nd_show_rwsem(struct seq_file *m, const char *key, struct rw_semaphore *sem)
 {
 	struct nd_rwsem_waiter *w;
@@ -507,6 +600,7 @@ static void nd_show_rwsem(struct seq_file *m, const char *key, struct rw_semapho
 	raw_spin_unlock_irq(&sem->wait_lock);
 	seq_putc(m, '\n');
 }
+#endif
 
 static void nd_show_list_tasks(struct seq_file *m, const char *key, struct list_head *head)
 {
@@ -531,7 +625,7 @@ static int nd_proc_show(struct seq_file *m, void *v)
 	unsigned long flags, owner, seq;
 	int i, n;
 
-	seq_printf(m, "hz=%d\njiffies=%lu\n", HZ, jiffies);
+	seq_printf(m, "hz=%d\njiffies=%lu\npreempt_rt=%d\n", HZ, jiffies, IS_ENABLED(CONFIG_PREEMPT_RT));
 	for (i = 0; i < ARRAY_SIZE(nd_threads); i++) {
 		struct nd_thread *t = &nd_threads[i];
 		const char *stage = READ_ONCE(t->stage);
@@ -562,12 +656,22 @@ static int nd_proc_show(struct seq_file *m, void *v)
 	raw_spin_unlock_irq(&nd_never_done.wait.lock);
 	seq_putc(m, '\n');
 
+#ifdef CONFIG_PREEMPT_RT
+	owner = (unsigned long)READ_ONCE(nd_flush_mutex.rtmutex.owner);
+#else
 	owner = atomic_long_read(&nd_flush_mutex.owner);
+#endif
 	seq_printf(m, "flush_mutex=0x%px 0x%lx 0x%px %lu\n", &nd_flush_mutex, owner,
 		   (void *)(owner & ~7UL), owner & 7);
+#ifdef CONFIG_PREEMPT_RT
+	seq_puts(m, "flush_mutex_waiters=");
+	nd_show_rt_waiters(m, &nd_flush_mutex.rtmutex, false, 0);
+	seq_putc(m, '\n');
+#else
 	raw_spin_lock(&nd_flush_mutex.wait_lock);
 	nd_show_list_tasks(m, "flush_mutex_waiters", &nd_flush_mutex.wait_list);
 	raw_spin_unlock(&nd_flush_mutex.wait_lock);
+#endif
 	seq_printf(m, "flush_work=0x%px nd_flush_work_fn nd_flush_wq %d %d %d\n", &nd_flush_work,
 		   ND_FLUSH_CPU, nd_flush_queued, work_pending(&nd_flush_work));
 	seq_printf(m, "flush_wq=0x%px\n", nd_flush_wq);

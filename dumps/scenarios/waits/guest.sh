@@ -7,6 +7,13 @@
 # order is known.  Prints the manifest as one line:  NETDBG-MANIFEST {json}
 . /lib/netdbg/lib.sh
 MOD=nd_waits
+# PREEMPT_RT runs timers in per-CPU threads, and none runs on CPU 3 once the
+# RCU spinner keeps preemption off there: this shell and its children stay
+# off CPU 3, or their sleeps would never end (nd_waits.c does the same for
+# its threads).
+if [ -e /sys/kernel/realtime ]; then
+    taskset -p 0x7 $$ >/dev/null || fail "taskset: cannot keep the shell off CPU 3"
+fi
 ND_CTL=/proc/nd_waits
 
 insmod /lib/modules/$MOD.ko || fail "insmod $MOD.ko failed"
@@ -206,7 +213,9 @@ BEGIN {
     same("nd_flush_mutex waiters", S["flush_mutex_waiters"], kw)
     same("nd_sock waiters", S["sk_waiters"], w("sk_waiter", 1))
     same("nd_rwsem_w owner", w("rwsem_w", 4), w("rww_holder", 4))
-    same("nd_rwsem_r owner (the last reader)", w("rwsem_r", 4), w("rwr_reader2", 4))
+    # PREEMPT_RT: the waiting writer has taken the rtmutex of the rwbase (nd_waits.c)
+    if (S["preempt_rt"] == 1) same("nd_rwsem_r owner (the waiting writer, PREEMPT_RT)", w("rwsem_r", 4), w("rwr_writer", 4))
+    else same("nd_rwsem_r owner (the last reader)", w("rwsem_r", 4), w("rwr_reader2", 4))
     same("nd_flush_mutex owner", w("flush_mutex", 3), w("flush_holder", 4))
     same("flush kworker", w("flush_kworker", 1), kw)
     split("nd_rwsem_w:rwsem_w nd_rwsem_r:rwsem_r nd_sem:sem nd_never_done:never_done nd_flush_mutex:flush_mutex nd_flush_work:flush_work nd_rcu_head:rcu_cb", syms, " ")
@@ -262,7 +271,7 @@ BEGIN {
         if (a[1] != "D") continue
         U = U (U == "" ? "" : ",") "{\"pid\":" pid ",\"comm\":" js(tcomm(pid)) ",\"proc_comm\":" js(rd("/proc/" pid "/comm")) ",\"wchan\":" js(rd("/proc/" pid "/wchan")) "}"
     }
-    printf "\"hz\":%s,\"jiffies_at_manifest\":%s,\"objects\":[%s],\"tasks\":[%s],\"flush\":%s,\"uninterruptible\":[%s]", S["hz"], w("jiffies", 1), O, T, F, U
+    printf "\"hz\":%s,\"jiffies_at_manifest\":%s,\"preempt_rt\":%s,\"objects\":[%s],\"tasks\":[%s],\"flush\":%s,\"uninterruptible\":[%s]", S["hz"], w("jiffies", 1), S["preempt_rt"] == 1 ? "true" : "false", O, T, F, U
 }' /proc/[0-9]*) || fail "manifest: $BODY"
 
 # still stuck, still in the same places
