@@ -56,11 +56,13 @@ NETDBG_CASES = {
     "uninterruptible": "uninterruptible --group",
     "rtnlowner": "rtnlowner",
     "aclist": "aclist",
+    "netdev": "netdev",
 }
 CRASH_CASES = {
     "crash-list": f"list -H {BIG}",
     "crash-list-B": f"list -B -H {BIG}",
     "crash-list-loop": f"list -H {LOOP}",
+    "crash-net": "net",
 }
 # answers: name -> command (JSON output)
 ANSWERS = {
@@ -69,6 +71,7 @@ ANSWERS = {
     "uninterruptible": "uninterruptible --group --json",
     "rtnlowner": "rtnlowner --json",
     "aclist": "aclist --json",
+    "netdev": "netdev --json",
 }
 
 
@@ -410,6 +413,10 @@ def check_answers(manifest, got, drgn, problems):
     if "aclist" in got:
         j = got["aclist"]
         compare("aclist: anycast entries = manifest", j.get("entry_count"), manifest["anycast_entries"], problems)
+    if "netdev" in got and "netdev_devices" in manifest:
+        j = got["netdev"]
+        compare("netdev: devices = manifest (/sys/class/net)", len(j.get("devices", [])), manifest["netdev_devices"],
+                problems)
 
 
 def check_gdb_answers(crash_answers, gdb_texts, problems):
@@ -554,7 +561,7 @@ def report(manifest, reps, have, times, rss, calib, problems, json_out, gdb_elf=
     print(hdr)
 
     def line(label, name, base_of=None):
-        if name.split("-")[0] in ("listcheck", "uninterruptible", "rtnlowner", "aclist") and \
+        if name.split("-")[0] in ("listcheck", "uninterruptible", "rtnlowner", "aclist", "netdev") and \
                 name.split("-")[0] not in have:
             print(f"{label:<44} {na}")
             return
@@ -576,6 +583,8 @@ def report(manifest, reps, have, times, rss, calib, problems, json_out, gdb_elf=
     line("netdbg rtnlowner", "rtnlowner")
     line("  drgn: same report", "drgn-rtnlowner", "rtnlowner")
     line("netdbg aclist (all devices)", "aclist")
+    line(f"netdbg netdev ({manifest.get('netdev_devices', '?')} devices)", "netdev")
+    line("  crash net (names and addresses only)", "crash-net", "netdev")
     if "listcheck" in have and "rss-before" in rss and "rss-after" in rss:
         b, a = rss["rss-before"], rss["rss-after"]
         grow = (a["VmHWM"] - b["VmHWM"]) / 1024
@@ -628,6 +637,9 @@ def report(manifest, reps, have, times, rss, calib, problems, json_out, gdb_elf=
     r = ratio("drgn-uninterruptible", "uninterruptible")
     target("uninterruptible --group >= 2x faster than drgn", None if r is None else r >= 2,
            "n/a" if r is None else f"{r:.1f}x")
+    c = m("netdev")
+    target("netdev over every device <= 1 s CPU in crash", None if c is None else c <= 1.0,
+           "n/a (command not available)" if c is None else f"{fmt_s(c)} (crash net: {fmt_s(m('crash-net'))})")
     rtnl_target(rtnl_requests, target)
     if problems:
         print()

@@ -3,12 +3,14 @@
 # loaded and show each command with its output. Default: rtnl-stuck (the
 # lock commands), anycast-loop (aclist, listcheck), napi (napiq),
 # reset-after-remove (workq) and waits (every kind of wait: uninterruptible
-# --group, lockowner on an rwsem and a semaphore). A scenario whose dump is missing is skipped
+# --group, lockowner on an rwsem and a semaphore) and cpus (cpus, kstack of
+# a deep sleeper) and txhang (netdev: stopped TX queues, qdiscs, a leaked
+# device reference, softnet). A scenario whose dump is missing is skipped
 # with a note; the demo fails only when no dump was there at all.
 set -eu
 . "$(dirname "$0")/common.sh"
 EXT="${NETDBG_EXTENSION:-netdbg.so}"
-[ $# -gt 0 ] || set -- rtnl-stuck anycast-loop napi reset-after-remove waits
+[ $# -gt 0 ] || set -- rtnl-stuck anycast-loop napi reset-after-remove waits cpus txhang
 
 # session SCENARIO COMMAND... : one crash run on the scenario's dump (its
 # modules' symbols loaded), each command echoed as at the prompt.
@@ -51,6 +53,11 @@ looping_ac_list() {
         awk -F'"' '$2 == "head" { head = $4 } $2 == "verdict" && $4 ~ /^loop/ && head != "" { print head; exit }'
 }
 
+# The pid of the cpus scenario's deep sleeper, from its manifest.
+cpus_deep_pid() {
+    "$PY3" -c 'import json, sys; print(json.load(open(sys.argv[1]))["deep"]["pid"])' "$CACHE/dumps/cpus/manifest.json"
+}
+
 ran=0
 for scen in "$@"; do
     if [ ! -f "$CACHE/dumps/$scen/vmcore" ]; then
@@ -73,6 +80,8 @@ for scen in "$@"; do
     napi) session "$scen" "napiq" ;;
     reset-after-remove) session "$scen" "workq --busy" ;;
     waits) session "$scen" "uninterruptible --group" "lockowner nd_rwsem_r" "lockowner nd_sem" ;;
+    cpus) session "$scen" "cpus" "kstack $(cpus_deep_pid)" ;;
+    txhang) session "$scen" "netdev" "netdev tx0 -q" "netdev -s" ;;
     *) session "$scen" "netdbg" "uninterruptible --group" ;;
     esac
     ran=$((ran + 1))

@@ -337,4 +337,45 @@ std::optional<std::vector<addr_t>> CrashTarget::call_chain(addr_t task) {
     return chain;
 }
 
+namespace {
+
+// include/uapi/linux/elf.h, include/linux/elfcore.h (x86-64): an ELF note
+// header, then the name padded to 4, then struct elf_prstatus, whose pr_reg
+// (struct user_regs_struct, 27 words) starts 112 bytes in.
+constexpr std::uint32_t kNtPrstatus = 1;
+constexpr std::size_t kPrRegOffset = 112;
+constexpr std::size_t kUserRegsWords = 27;
+
+struct NoteHeader {
+    std::uint32_t namesz, descsz, type;
+};
+
+std::size_t align4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
+
+}  // namespace
+
+std::optional<CpuRegisters> CrashTarget::cpu_registers(int cpu) {
+    if (cpu < 0 || cpu >= cpu_count()) return std::nullopt;
+    void* note = nullptr;
+    guarded("prstatus", [&] {
+        if (DISKDUMP_DUMPFILE()) note = diskdump_get_prstatus_percpu(cpu);
+        else if (NETDUMP_DUMPFILE() || KDUMP_DUMPFILE()) note = netdump_get_prstatus_percpu(cpu);
+    });
+    if (!note) return std::nullopt;
+    NoteHeader h;
+    std::memcpy(&h, note, sizeof h);
+    if (h.type != kNtPrstatus || h.descsz < kPrRegOffset + 8 * kUserRegsWords || h.namesz > 64)
+        return std::nullopt;
+    std::uint64_t r[kUserRegsWords];
+    std::memcpy(r, static_cast<const char*>(note) + align4(sizeof h + h.namesz) + kPrRegOffset, sizeof r);
+    // struct user_regs_struct: r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx
+    // si di orig_ax ip cs flags sp ss fs_base gs_base ds es fs gs
+    CpuRegisters regs;
+    regs.r15 = r[0], regs.r14 = r[1], regs.r13 = r[2], regs.r12 = r[3], regs.bp = r[4], regs.bx = r[5];
+    regs.r11 = r[6], regs.r10 = r[7], regs.r9 = r[8], regs.r8 = r[9], regs.ax = r[10], regs.cx = r[11];
+    regs.dx = r[12], regs.si = r[13], regs.di = r[14], regs.ip = r[16], regs.cs = r[17], regs.flags = r[18];
+    regs.sp = r[19], regs.ss = r[20];
+    return regs;
+}
+
 }  // namespace netdbg::crashglue

@@ -33,6 +33,10 @@ public:
     // crash's own unwinder, only for tasks crash's task table knows.
     std::optional<std::vector<addr_t>> call_chain(addr_t task) override;
 
+    // The CPU's NT_PRSTATUS note, which crash keeps for kdump-compressed
+    // (diskdump.c) and ELF (netdump.c) dumps.
+    std::optional<CpuRegisters> cpu_registers(int cpu) override;
+
     // The front end points this at its "output is broken" flag while a
     // command runs, so walks stop once nobody reads their output.
     void set_stop_flag(const bool* flag) { stop_flag_ = flag; }

@@ -130,6 +130,7 @@ void GdbTarget::begin_command(const bool* output_broken) {
 void GdbTarget::end_command() {
     output_broken_ = nullptr;
     read_memory_ = PyRef();
+    cpu_regs_.reset();  // a live target runs on
 }
 
 void GdbTarget::forget_symbols() {
@@ -137,6 +138,8 @@ void GdbTarget::forget_symbols() {
     types_.clear();
     symbolized_.clear();
     file_symbols_.clear();
+    image_symbols_.reset();
+    image_text_ = image_end_symbol_ = 0;
     cpus_.reset();
     per_cpu_offsets_.clear();
     thread_size_.reset();
@@ -385,7 +388,7 @@ std::optional<SymbolInfo> GdbTarget::lookup_symbolize(addr_t addr) {
     if (was_on) execute("set print demangle off");
     auto text = execute(fmt::format("info symbol {:#x}", addr));
     if (was_on) execute("set print demangle on");
-    if (!text || text->rfind("No symbol matches", 0) == 0) return std::nullopt;
+    if (!text || text->rfind("No symbol matches", 0) == 0) return image_symbol(addr);
     std::string line = text->substr(0, text->find('\n'));
     auto in = line.find(" in section ");
     if (in == std::string::npos) return std::nullopt;
@@ -408,6 +411,38 @@ std::optional<SymbolInfo> GdbTarget::lookup_symbolize(addr_t addr) {
         }
     }
     if (info.name.empty()) return std::nullopt;
+    return info;
+}
+
+// `info symbol` knows no symbol in some sections of vmlinux (.init.text,
+// .ref.text: rest_init, arch_call_rest_init at the bottom of CPU 0's idle
+// stack); crash's symbol table, from the ELF .symtab, has them. The nearest
+// function or object at or below the address, inside the image.
+std::optional<SymbolInfo> GdbTarget::image_symbol(addr_t addr) {
+    if (!image_symbols_) {
+        image_symbols_.emplace();
+        if (auto elf = main_file_.empty() ? std::nullopt : ElfFile::open(main_file_, nullptr)) {
+            constexpr std::uint8_t kNoType = 0, kObject = 1, kFunc = 2;
+            for (auto& sym : elf->all_symbols()) {
+                if (sym.name == "_text") image_text_ = sym.value;
+                if (sym.name == "_end") image_end_symbol_ = sym.value;
+                if (sym.section != 0 && (sym.type == kFunc || sym.type == kObject || sym.type == kNoType))
+                    image_symbols_->push_back({sym.value, std::move(sym.name)});
+            }
+            std::stable_sort(image_symbols_->begin(), image_symbols_->end(),
+                             [](const auto& a, const auto& b) { return a.first < b.first; });
+        }
+    }
+    if (addr < image_text_ || addr >= image_end_symbol_) return std::nullopt;
+    auto it = std::upper_bound(image_symbols_->begin(), image_symbols_->end(), addr,
+                               [](addr_t a, const auto& e) { return a < e.first; });
+    if (it == image_symbols_->begin()) return std::nullopt;
+    --it;
+    auto first = std::lower_bound(image_symbols_->begin(), it, it->first,
+                                  [](const auto& e, addr_t v) { return e.first < v; });
+    SymbolInfo info;
+    info.name = first->second;
+    info.offset = addr - first->first;
     return info;
 }
 
@@ -585,6 +620,89 @@ std::optional<addr_t> GdbTarget::per_cpu_offset(int cpu) {
     if (cpu < 0 || cpu >= cpu_count() || static_cast<std::size_t>(cpu) >= per_cpu_offsets_.size())
         return std::nullopt;
     return per_cpu_offsets_[static_cast<std::size_t>(cpu)];
+}
+
+// --- CPU registers ---------------------------------------------------------------
+
+namespace {
+
+// What identifies a vCPU's thread: its LWP in an ELF core (QEMU writes the
+// CPU index + 1 as pr_pid of each NT_PRSTATUS), its thread id on a gdbstub
+// (QEMU's are the CPU index + 1 too).
+std::optional<std::uint64_t> thread_id(PyObject* thread) {
+    PyRef ptid = attr(thread, "ptid");
+    if (!ptid || !PyTuple_Check(ptid.get()) || PyTuple_Size(ptid.get()) != 3) return std::nullopt;
+    auto lwp = as_u64(PyTuple_GetItem(ptid.get(), 1));
+    auto tid = as_u64(PyTuple_GetItem(ptid.get(), 2));
+    if (lwp && *lwp) return lwp;
+    if (tid && *tid) return tid;
+    return std::nullopt;
+}
+
+}  // namespace
+
+void GdbTarget::read_cpu_registers() {
+    cpu_regs_.emplace();
+    PyRef inferior = call_method(gdb_.get(), "selected_inferior", nullptr);
+    PyRef threads = inferior ? call_method(inferior.get(), "threads", nullptr) : PyRef();
+    PyRef seq = threads ? PyRef(PySequence_Tuple(threads.get())) : PyRef();
+    if (!seq) {
+        note_failure();
+        return;
+    }
+    PyRef selected = call_method(gdb_.get(), "selected_thread", nullptr);
+    if (!selected) note_failure();
+    struct Vcpu {
+        std::uint64_t id, num;
+        CpuRegisters regs;
+    };
+    std::vector<Vcpu> vcpus;
+    for (Py_ssize_t i = 0; i < PyTuple_Size(seq.get()); ++i) {
+        PyObject* th = PyTuple_GetItem(seq.get(), i);
+        auto id = thread_id(th);
+        PyRef num = attr(th, "num");
+        if (!id || !num || !call_method(th, "switch", nullptr)) {
+            note_failure();
+            continue;
+        }
+        PyRef frame = call_method(gdb_.get(), "newest_frame", nullptr);
+        if (!frame) {
+            note_failure();
+            continue;
+        }
+        CpuRegisters r;
+        bool ok = true;
+        auto reg = [&](const char* name, std::uint64_t& out) {
+            PyRef v = call_method(frame.get(), "read_register", tuple(py_str(name)).get());
+            auto n = v ? as_u64(v.get()) : std::nullopt;
+            if (!n) {
+                note_failure();
+                ok = false;
+                return;
+            }
+            out = *n;
+        };
+        reg("rip", r.ip), reg("rsp", r.sp), reg("rbp", r.bp), reg("eflags", r.flags), reg("cs", r.cs);
+        reg("ss", r.ss), reg("rax", r.ax), reg("rbx", r.bx), reg("rcx", r.cx), reg("rdx", r.dx);
+        reg("rsi", r.si), reg("rdi", r.di), reg("r8", r.r8), reg("r9", r.r9), reg("r10", r.r10);
+        reg("r11", r.r11), reg("r12", r.r12), reg("r13", r.r13), reg("r14", r.r14), reg("r15", r.r15);
+        if (ok) vcpus.push_back({*id, as_u64(num.get()).value_or(0), r});
+    }
+    if (selected && !selected.is_none() && !call_method(selected.get(), "switch", nullptr)) note_failure();
+    // Thread ids 1..N are CPUs 0..N-1; otherwise gdb's thread numbers.
+    std::vector<std::uint64_t> ids;
+    for (const Vcpu& v : vcpus) ids.push_back(v.id);
+    std::sort(ids.begin(), ids.end());
+    bool dense = true;
+    for (std::size_t i = 0; i < ids.size(); ++i) dense &= ids[i] == i + 1;
+    for (const Vcpu& v : vcpus) (*cpu_regs_)[static_cast<int>((dense ? v.id : v.num) - 1)] = v.regs;
+}
+
+std::optional<CpuRegisters> GdbTarget::cpu_registers(int cpu) {
+    if (!cpu_regs_) read_cpu_registers();
+    auto it = cpu_regs_->find(cpu);
+    if (it == cpu_regs_->end()) return std::nullopt;
+    return it->second;
 }
 
 std::size_t GdbTarget::thread_size() {

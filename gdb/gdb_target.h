@@ -42,6 +42,10 @@ public:
     // the pager, or output that can no longer be written.
     bool interrupted() override;
 
+    // Each vCPU is a gdb thread with its registers, in an ELF dump (one per
+    // NT_PRSTATUS note) and on a gdbstub; read once per command.
+    std::optional<CpuRegisters> cpu_registers(int cpu) override;
+
     // --- gdb side ---------------------------------------------------------
     // A symbol's address as gdb's symbol tables have it (no load offset).
     std::optional<addr_t> gdb_symbol_address(const std::string& name);
@@ -114,10 +118,12 @@ private:
     void collect_members(PyObject* type, std::size_t base, std::unordered_map<std::string, MemberInfo>& out,
                          int depth);
     std::optional<SymbolInfo> lookup_symbolize(addr_t addr);
+    std::optional<SymbolInfo> image_symbol(addr_t gdb_addr);
     std::string first_alias(const std::string& file, const std::string& name);
     addr_t relocate(addr_t gdb_addr) const;
     bool note_failure();  // takes the Python error; true when it was Ctrl-C
     void compute_cpus();
+    void read_cpu_registers();
 
     PyRef gdb_;
     PyRef read_memory_;  // bound Inferior.read_memory of the selected inferior
@@ -130,11 +136,14 @@ private:
     std::unordered_map<addr_t, std::optional<SymbolInfo>> symbolized_;
     std::map<std::string, std::string> module_files_;  // symbol file -> module name
     std::map<std::string, std::vector<ElfFile::Symbol>> file_symbols_;  // module files' .symtab
+    std::optional<std::vector<std::pair<addr_t, std::string>>> image_symbols_;  // vmlinux's .symtab, by value
+    addr_t image_text_ = 0, image_end_symbol_ = 0;                            // _text, _end in it
     std::string main_file_;                            // vmlinux as gdb names it
 
     std::optional<int> cpus_;
     std::vector<addr_t> per_cpu_offsets_;
     std::optional<std::size_t> thread_size_;
+    std::optional<std::map<int, CpuRegisters>> cpu_regs_;  // this command's
 
     std::optional<std::vector<std::pair<addr_t, addr_t>>> ranges_;  // sorted, merged
     std::optional<ReadonlyImage> image_;

@@ -35,6 +35,9 @@ const std::vector<Command>& commands() {
         aclist_command(),
         napiq_command(),
         workq_command(),
+        netdev_command(),
+        cpus_command(),
+        kstack_command(),
     };
     return table;
 }

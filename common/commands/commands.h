@@ -13,5 +13,8 @@ Command listcheck_command();
 Command aclist_command();
 Command napiq_command();
 Command workq_command();
+Command netdev_command();
+Command cpus_command();
+Command kstack_command();
 
 }  // namespace netdbg

@@ -18,6 +18,8 @@ public:
     void parse(const std::vector<std::string>& args);
     bool has(const std::string& name) const { return result_.count(name) > 0; }
     std::string str(const std::string& name) const { return result_[name].as<std::string>(); }
+    // Every value of an option given several times (-e A -e B).
+    std::vector<std::string> strs(const std::string& name) const { return result_[name].as<std::vector<std::string>>(); }
     const std::vector<std::string>& positional() const { return positional_; }
 
 private:

@@ -19,6 +19,15 @@ struct SymbolInfo {
     std::string module;  // "" for vmlinux, else the module name
 };
 
+// A CPU's registers as the dump saved them when the CPU stopped (the
+// NT_PRSTATUS note of a kdump or ELF dump, a vCPU of QEMU's gdbstub), named
+// as x86-64's struct pt_regs names them.
+struct CpuRegisters {
+    std::uint64_t r15 = 0, r14 = 0, r13 = 0, r12 = 0, bp = 0, bx = 0, r11 = 0, r10 = 0, r9 = 0, r8 = 0;
+    std::uint64_t ax = 0, cx = 0, dx = 0, si = 0, di = 0;
+    std::uint64_t ip = 0, cs = 0, flags = 0, sp = 0, ss = 0;
+};
+
 struct MemberInfo {
     std::size_t offset = 0;  // bytes from the start of the containing type
     std::size_t size = 0;    // sizeof the member
@@ -62,6 +71,10 @@ public:
     // Return addresses of the task's kernel stack from the debugger's own
     // unwinder, innermost first, or nullopt when it cannot unwind this task.
     virtual std::optional<std::vector<addr_t>> call_chain(addr_t /*task*/) { return std::nullopt; }
+
+    // The registers of a CPU (Linux's CPU number) as the dump or the stub
+    // has them, or nullopt when the debugger has none for it.
+    virtual std::optional<CpuRegisters> cpu_registers(int /*cpu*/) { return std::nullopt; }
 };
 
 }  // namespace netdbg

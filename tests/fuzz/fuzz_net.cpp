@@ -1,11 +1,13 @@
 // libFuzzer target: network namespaces, net devices, their NAPI instances,
 // the per-CPU softnet poll lists, netpoll and the IPv6 anycast/multicast
-// lists of a fuzzed image (6.1 x86_64 member names; offsets of this image).
-// The input corrupts device and NAPI links, states, poll lists, inet6_dev
-// pointers, list entries and pages; napiq and aclist (text and JSON) must
-// end with findings or one netdbg::Error line.
+// lists, the TX queues and qdiscs of a fuzzed image (6.1 x86_64 member
+// names; offsets of this image). The input corrupts device and NAPI links,
+// states, poll lists, inet6_dev pointers, list entries, queue counts, qdisc
+// pointers and pages; napiq, aclist and netdev (text and JSON) must end with
+// findings or one netdbg::Error line.
 #include "fake_kernel.h"
 #include "fake_net.h"
+#include "fake_netdev.h"
 #include "fuzz_image.h"
 
 using namespace netdbg;
@@ -36,6 +38,8 @@ struct Scenario {
 
     Scenario() {
         add_net_layout(t);
+        add_netdev_layout(t);
+        map_pcpu_area(fk);
         add_napi_state_enum(t, NapiEnum::Linux61);
         add_init_net(fk, kInitNet, kNetList);
         t.map(kTickNsec, 8);
@@ -51,6 +55,23 @@ struct Scenario {
         t.add_symbol("drv_poll", kDriver + 0x100, std::nullopt, std::nullopt, "drv");
 
         addr_t lo = dev("lo", 1), eth0 = dev("eth0", 2), eth1 = dev("eth1", 3);
+        // eth0: mq over two pfifo_fast children with per-CPU stats, queue 0
+        // stopped long ago; eth1: one fq_codel queue
+        addr_t pcpu = netdev_off::kPcpuArea;
+        t.add_symbol("drv_tx_timeout", kDriver + 0x200, std::nullopt, std::nullopt, "drv");
+        img.u64(kDriver + 0x40, kDriver + 0x200);
+        setup_netdev(fk, eth0, 2, {2, 1}, pcpu, 250, 0);
+        setup_netdev(fk, eth1, 1, {1, 0}, pcpu + 0x10, 500, 0);
+        addr_t mq = add_qdisc(fk, "mq", 0x8, 0, 0xffffffff, {0});
+        addr_t c0 = add_qdisc(fk, "pfifo_fast", 0x120, 0, 1, {3, 4}, pcpu + 0x100);
+        addr_t c1 = add_qdisc(fk, "pfifo_fast", 0x120, 0, 2, {0, 0}, pcpu + 0x180);
+        img.write(eth0, "net_device", "qdisc", mq);
+        img.write(txq(fk, eth0, 0), "netdev_queue", "qdisc_sleeping", c0);
+        img.write(txq(fk, eth0, 1), "netdev_queue", "qdisc_sleeping", c1);
+        img.write(txq(fk, eth0, 0), "netdev_queue", "state", 1);
+        addr_t fq = add_qdisc(fk, "fq_codel", 0, 0, 0xffffffff, {6});
+        img.write(eth1, "net_device", "qdisc", fq);
+        img.write(txq(fk, eth1, 0), "netdev_queue", "qdisc_sleeping", fq);
         add_anycast(fk, lo, ipv6("2001:db8::1"));
         add_anycast(fk, eth0, ipv6("2001:db8::2"));
         add_anycast(fk, eth0, ipv6("2001:db8::3"));
@@ -84,6 +105,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::command(t, "aclist", {}),
         fuzz::command(t, "aclist", {"--json", "--all-netns"}),
         fuzz::command(t, "aclist", {"--mc", "--json"}),
+        fuzz::command(t, "netdev", {"-q", "-s"}),
+        fuzz::command(t, "netdev", {"--json", "--all-netns"}),
     };
     s.image->run(data, size, actions);
     return 0;

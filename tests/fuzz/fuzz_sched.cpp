@@ -4,7 +4,9 @@
 // wait_list, and two heap mutexes in a deadlock cycle; the input corrupts
 // task fields, list links, stacks, waiters and pages. for_each_task,
 // read_mutex and the uninterruptible, rtnlowner and lockowner commands
-// (text and JSON) must end with findings or one netdbg::Error line.
+// (text and JSON), cpus and kstack (CPU 1's saved registers, preempt count
+// and watchdog timestamp fuzzed too) must end with findings or one
+// netdbg::Error line.
 #include <fmt/format.h>
 
 #include "fake_kernel.h"
@@ -18,6 +20,7 @@ using namespace netdbg::test;
 
 namespace {
 
+constexpr addr_t kPerCpuVars = 0x1b000;  // __preempt_count, watchdog_touch_ts
 
 struct Scenario : SchedScenario {
     addr_t lock_a = 0;
@@ -32,7 +35,18 @@ struct Scenario : SchedScenario {
         addr_t w = proc(12, TASK_UNINTERRUPTIBLE, 1);
         fk.add_thread(w, {.pid = 13, .comm = "t12", .state = TASK_INTERRUPTIBLE, .cpu = 1});
         fk.block_on_mutex(w, kRtnlMutex, "rtnl_net_lock");
-        fk.set_curr(1, proc(14, TASK_RUNNING, 1));
+        addr_t running = proc(14, TASK_RUNNING, 1);
+        fk.set_curr(1, running);
+        // CPU 1's saved registers: in the running task's stack, preempt
+        // count and watchdog timestamps in its per-CPU area (cpus, kstack).
+        CpuRegisters regs;
+        regs.ip = fk.ret("nd_spin_fn");
+        regs.sp = fk.sp_of(running);
+        regs.cs = 0x10;
+        fk.target.set_cpu_registers(1, regs);
+        fk.target.add_symbol("__preempt_count", kPerCpuVars, std::string("int"));
+        fk.target.add_symbol("watchdog_touch_ts", kPerCpuVars + 8, std::string("unsigned long"));
+        for (int c = 0; c < 2; ++c) fk.target.map(kPerCpuBase + 0x100000ULL * c + kPerCpuVars, 16);
         // AB-BA: 20 holds a, waits for b; 21 holds b, waits for a.
         lock_a = fk.new_mutex("nd_lock_a");
         addr_t lock_b = fk.new_mutex();
@@ -50,6 +64,7 @@ struct Scenario : SchedScenario {
                                                  {lock_a, mutex},
                                                  {fk.rq(0), rq},
                                                  {fk.rq(1), rq},
+                                                 {kPerCpuBase + 0x100000ULL + kPerCpuVars, 16},
                                                  {kJiffies, 8},
                                                  fuzz::heap_of(fk.img)});
     }
@@ -79,6 +94,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::command(t, "rtnlowner", {"--json"}),
         fuzz::command(t, "lockowner", {"nd_lock_a", "-s", "--json"}),
         fuzz::command(t, "lockowner", {fmt::format("{:#x}", s.lock_a)}),
+        fuzz::command(t, "cpus", {}),
+        fuzz::command(t, "cpus", {"--json", "-v"}),
+        fuzz::command(t, "kstack", {"-a"}),
+        fuzz::command(t, "kstack", {"11", "--json"}),
     };
     s.image->run(data, size, actions);
     return 0;

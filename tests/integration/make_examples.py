@@ -5,7 +5,7 @@ import re
 import sys
 from pathlib import Path
 
-from crashrun import REPO, run_crash
+from crashrun import REPO, manifest, run_crash
 
 EXAMPLES = {
     "netdbg": ("rtnl-stuck", ["netdbg"]),
@@ -18,8 +18,11 @@ EXAMPLES = {
                               "listcheck nd_hash --hlist --array 64 -o nd_hnode.node --count"], ["nd_backptr"]),
     "aclist": ("anycast-loop", ["aclist", "aclist dummy0 --mc"], ["nd_ac_loop"]),
     "napiq": ("napi", ["napiq", "napiq ndnapi0 -c"]),
+    "netdev": ("txhang", ["netdev", "netdev tx0 -q", "netdev -s"], ["nd_txhang"]),
     "taskfix": ("rtnl-stuck", ["taskfix -n", "taskfix", "taskfix"]),
     "workq": ("reset-after-remove", ["workq --busy", "workq --func nd_rr_reset_work_fn"]),
+    "cpus": [("cpus", ["cpus"], ["nd_cpus"]), ("waits", ["cpus"], ["nd_waits"])],
+    "kstack": ("cpus", [f"kstack {manifest('cpus')['deep']['pid']}", "kstack -a"], ["nd_cpus"]),
 }
 
 

@@ -61,6 +61,8 @@ def session(guest):
         "rtnlowner",                                         # 8
         "python import _netdbg; print(_netdbg.stats())",     # 9
         "netdbg",                                            # 10
+        "cpus --json",                                       # 11: registers from the stub's vCPUs
+        "kstack -a --json",                                  # 12
     ]
     parts, raw = run_gdb(commands, remote=f"127.0.0.1:{env['GDB_PORT']}", modules_dir=modules_dir())
     return parts, m
@@ -168,3 +170,18 @@ def test_readonly_sections_from_vmlinux_answer_as_the_stub(guest):
     assert s_on["local_sections"] > 0 and s_on["local_reads"] > 0, s_on
     assert s_off["local_reads"] == s_on["local_reads"], "read from vmlinux although turned off"
     assert s_off["read_calls"] > s_on["read_calls"]
+
+
+def test_cpus_reads_each_vcpus_registers_from_the_stub(session):
+    parts, m = session
+    j = json_of(parts[11])
+    owner = m["rtnl_owner"]
+    assert all(c["registers"] is not None for c in j["cpus"]), [c["problems"] for c in j["cpus"]]
+    row = j["cpus"][owner["cpu"]]
+    assert row["task"]["pid"] == owner["pid"]
+    assert row["mode"] == "kernel"
+    assert any(h["name"] == "rtnl_mutex" for h in row["holds"]), row["holds"]
+    k = json_of(parts[12])
+    hog = next(t for t in k["tasks"] if t["pid"] == owner["pid"])
+    assert hog["call_chain"]["source"] == f"orc from CPU {owner['cpu']} registers"
+    assert "nd_rtnl_hog_work_fn" in [f["function"] for f in hog["call_chain"]["frames"]]

@@ -74,6 +74,7 @@ public:
     // already interrupted. Never interrupted by default.
     void interrupt_after(std::uint64_t n) { interrupt_after_ = n; interrupted_calls_ = 0; }
     void set_call_chain(addr_t task, std::vector<addr_t> pcs) { chains_[task] = std::move(pcs); }
+    void set_cpu_registers(int cpu, const CpuRegisters& regs) { regs_[cpu] = regs; }
 
     // ---- counters
     std::uint64_t read_calls() const { return read_calls_; }
@@ -94,6 +95,11 @@ public:
     std::size_t read_block_size() const override { return read_block_size_; }
     bool interrupted() override;
     std::optional<std::vector<addr_t>> call_chain(addr_t task) override;
+    std::optional<CpuRegisters> cpu_registers(int cpu) override {
+        auto it = regs_.find(cpu);
+        if (it == regs_.end()) return std::nullopt;
+        return it->second;
+    }
 
 private:
     using PageBytes = std::vector<std::uint8_t>;
@@ -110,6 +116,7 @@ private:
     std::uint64_t interrupted_calls_ = 0;
     std::uint64_t read_calls_ = 0;
     std::unordered_map<addr_t, std::vector<addr_t>> chains_;
+    std::map<int, CpuRegisters> regs_;
 };
 
 // Allocation and field writes by member name on a FakeTarget.

@@ -228,16 +228,21 @@ public:
     }
     bool waits_in(std::string_view fn) const override { return L_ && is_netdev_wait_function(fn); }
 
-    std::optional<Blocker> find(const WaitSite& site) override {
-        Kernel& k = s_.k;
-        std::optional<TodoList> list;
+    // The todo list the site's wait is for.
+    std::optional<TodoList> find_list(const WaitSite& site) {
         for (std::size_t j : frames_to_search(site)) {
             auto [lo, hi] = frame_range(site.stack, site.chain, j);
             WaitSite frame{site.task, site.stack, site.chain, j, site.function, lo, hi};
-            list = find_todo_list(frame);
+            auto list = find_todo_list(frame);
             if (!list && site.function == "netdev_wait_allrefs") list = find_waited_device(frame);
-            if (list) break;
+            if (list) return list;
         }
+        return std::nullopt;
+    }
+
+    std::optional<Blocker> find(const WaitSite& site) override {
+        Kernel& k = s_.k;
+        std::optional<TodoList> list = find_list(site);
         if (!list) return std::nullopt;
         std::optional<TodoList> pending;
         if (L_->net_todo_list) {
@@ -311,6 +316,77 @@ private:
 
 std::unique_ptr<WaitReader> netdev_unregister_wait_reader(const Snapshot& s) {
     return std::make_unique<NetdevUnregisterWaits>(s);
+}
+
+namespace {
+
+// The netdev_run_todo() family's entry points, for the pre-filter.
+struct TodoFunctions {
+    explicit TodoFunctions(Kernel& k) {
+        for (const char* n : {"netdev_run_todo", "netdev_wait_allrefs_any", "netdev_wait_allrefs"})
+            if (auto a = k.try_symbol(n)) starts.push_back(*a);
+        start_time = k.target().member("task_struct", "start_time");
+    }
+    std::vector<addr_t> starts;
+    std::optional<MemberInfo> start_time;
+};
+
+// Whether the words just above the saved stack pointer hold a return
+// address into a function of TodoFunctions: no task that waits there has
+// more than a few frames (msleep, schedule_timeout, rcu_barrier's
+// wait_for_completion) below it.
+bool near_todo_function(Kernel& k, const Task& t, const TodoFunctions& f) {
+    constexpr std::size_t kWords = 256;  // 2 KiB
+    if (f.starts.empty() || !t.sp) return false;
+    std::uint64_t words[kWords];
+    std::size_t n = kWords;
+    addr_t top = t.stack + k.target().thread_size();
+    if (t.stack && t.sp >= t.stack && t.sp < top) n = std::min<std::size_t>(n, (top - t.sp) / 8);
+    if (!n || !k.mem().read(t.sp, words, n * 8)) return false;
+    for (std::size_t i = 0; i < n; ++i)
+        for (addr_t start : f.starts)
+            if (words[i] > start && words[i] < start + 0x2000 &&
+                is_netdev_wait_function(base_function_name(k.function_name(words[i]))))
+                return true;
+    return false;
+}
+
+}  // namespace
+
+std::optional<TodoList> task_todo_list(const Snapshot& s, const Task& t, const StackWords& stack,
+                                       const CallChain& chain) {
+    NetdevUnregisterWaits reader(s);
+    if (!stack.readable) return std::nullopt;
+    for (std::size_t i = 0; i < chain.frames.size(); ++i) {
+        if (!chain.frames[i].slot) continue;
+        std::string name = s.k.function_name(chain.frames[i].pc);
+        std::string_view fn = base_function_name(name);
+        if (!reader.waits_in(fn)) continue;
+        auto [lo, hi] = frame_range(stack, chain, i);
+        WaitSite site{t, stack, chain, i, std::string(fn), lo, hi};
+        if (auto l = reader.find_list(site)) return l;
+    }
+    return std::nullopt;
+}
+
+std::vector<UnregisterWaiter> find_unregister_waiters(const Snapshot& s, std::size_t max) {
+    Kernel& k = s.k;
+    const TodoFunctions& f = k.get<TodoFunctions>();
+    std::vector<UnregisterWaiter> out;
+    for (const Task& t : s.walk.tasks) {
+        k.check_interrupt();
+        if (out.size() >= max) break;
+        if (!s.states.uninterruptible(t, true) || s.running_cpu(t.addr) >= 0) continue;
+        if (!near_todo_function(k, t, f)) continue;
+        StackWords stack = read_stack(k, t);
+        CallChain chain = call_chain(k, t, stack);
+        auto l = task_todo_list(s, t, stack, chain);
+        if (!l) continue;
+        std::optional<std::uint64_t> start;
+        if (f.start_time) start = k.mem().read_u64(t.addr + f.start_time->offset);
+        out.push_back({t.addr, start, std::move(*l)});
+    }
+    return out;
 }
 
 }  // namespace netdbg

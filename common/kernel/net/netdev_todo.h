@@ -75,4 +75,24 @@ std::optional<TodoList> read_todo_list(Kernel& k, addr_t head, std::size_t max =
 // The reader of device unregister waits (netdev_run_todo()'s todo list).
 std::unique_ptr<WaitReader> netdev_unregister_wait_reader(const Snapshot& s);
 
+// The todo list on the stack of task t when it waits in netdev_run_todo()
+// (in that frame or in netdev_wait_allrefs_any()'s), proven as the wait
+// reader proves it; nullopt otherwise.
+std::optional<TodoList> task_todo_list(const Snapshot& s, const Task& t, const StackWords& stack,
+                                       const CallChain& chain);
+
+struct UnregisterWaiter {
+    addr_t task = 0;
+    // task->start_time (CLOCK_MONOTONIC ns): the wait began after it.
+    std::optional<std::uint64_t> task_start_ns;
+    TodoList list;
+};
+
+// Every task of the snapshot waiting for devices to be freed, with its todo
+// list: the D-state tasks whose stack just above the saved stack pointer
+// holds a return address into netdev_run_todo() or
+// netdev_wait_allrefs_any() (a cheap filter: no unwinding of the others),
+// then proven by the list on the stack. At most max.
+std::vector<UnregisterWaiter> find_unregister_waiters(const Snapshot& s, std::size_t max = 1000);
+
 }  // namespace netdbg

@@ -11,25 +11,31 @@ RunQueueLayout::RunQueueLayout(Kernel& k) : s(k.target(), "rq") {
     curr = s.require("curr");
     idle = s.require("idle");
     clock = s.require("clock");
+    nr_running = s.find("nr_running");
     runqueues = k.symbol("runqueues");
+    span.add(curr);
+    span.add(idle);
+    span.add(clock);
+    if (nr_running) span.add(*nr_running);
+}
+
+std::optional<RunQueue> read_runqueue(Kernel& k, int cpu) {
+    const RunQueueLayout& L = k.get<RunQueueLayout>();
+    auto off = k.target().per_cpu_offset(cpu);
+    if (!off) return std::nullopt;
+    addr_t rq = L.runqueues + *off;
+    auto o = Object::read(k.mem(), rq, L.span.end, L.span.begin);
+    if (!o) return std::nullopt;
+    RunQueue r{cpu, rq, o->u64(L.curr.offset), o->u64(L.idle.offset), o->u64(L.clock.offset), std::nullopt};
+    if (L.nr_running) r.nr_running = static_cast<std::uint32_t>(o->uint(L.nr_running->offset, L.nr_running->size));
+    return r;
 }
 
 std::vector<RunQueue> runqueues(Kernel& k) {
-    const RunQueueLayout& L = k.get<RunQueueLayout>();
     std::vector<RunQueue> out;
     int n = k.target().cpu_count();
-    for (int cpu = 0; cpu < n; ++cpu) {
-        auto off = k.target().per_cpu_offset(cpu);
-        if (!off) continue;
-        addr_t rq = L.runqueues + *off;
-        Span span;
-        span.add(L.curr);
-        span.add(L.idle);
-        span.add(L.clock);
-        auto o = Object::read(k.mem(), rq, span.end, span.begin);
-        if (!o) continue;
-        out.push_back({cpu, rq, o->u64(L.curr.offset), o->u64(L.idle.offset), o->u64(L.clock.offset)});
-    }
+    for (int cpu = 0; cpu < n; ++cpu)
+        if (auto r = read_runqueue(k, cpu)) out.push_back(*r);
     return out;
 }
 

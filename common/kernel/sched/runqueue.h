@@ -3,6 +3,7 @@
 // sched_info.last_arrival.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "core/kernel.h"
@@ -15,15 +16,22 @@ struct RunQueue {
     addr_t curr = 0;
     addr_t idle = 0;
     std::uint64_t clock = 0;
+    std::optional<std::uint32_t> nr_running;  // rq->nr_running
 };
 
 struct RunQueueLayout {
     explicit RunQueueLayout(Kernel& k);
     StructLayout s;
     MemberInfo curr, idle, clock;
+    std::optional<MemberInfo> nr_running;
     addr_t runqueues = 0;  // per-CPU symbol
+    Span span;
 };
 
+// One CPU's run queue; nullopt when it has no per-CPU area or its rq is
+// unreadable.
+std::optional<RunQueue> read_runqueue(Kernel& k, int cpu);
+// The readable run queues, in CPU order.
 std::vector<RunQueue> runqueues(Kernel& k);
 std::uint64_t dump_now_ns(Kernel& k);
 // The CPU a task is current on, or -1.

@@ -1,5 +1,6 @@
 # Guest side of scenario scale (sourced by /init, busybox ash).
-# 64 dummy devices with IPv6 anycast entries (as scenario anycast), then
+# 64 dummy devices with IPv6 anycast entries (as scenario anycast) and
+# 4,096 more dummy devices (down, for netdev), then
 # nd_scale.ko: a 1,000,000-entry list, a 100,000-entry list with a loop at
 # its end, 10,000 kthreads, 2,000 of them in D state on nd_scale_mutex and
 # 32 queued on rtnl_mutex.  Prints the manifest as one line:
@@ -7,6 +8,7 @@
 . /lib/netdbg/lib.sh
 ND_CTL=/proc/nd_scale
 NDEVS=64
+NDUMMIES=4096
 NR_SLEEPERS=8000
 NR_MUTEX_WAITERS=2000
 NR_RTNL_WAITERS=32
@@ -18,6 +20,11 @@ LOOP_TARGET=50000
 [ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo 0 > /proc/sys/kernel/hung_task_timeout_secs
 
 # ---- 1. devices, before anything holds rtnl --------------------------------
+# dummy0..dummy4159 in one go (dummy.ko's numdummies; 4,096 ip link add take
+# too long under TCG): the first 64 get the anycast setup, the others stay
+# down, for netdev's timing in make bench.
+rmmod dummy || fail "rmmod dummy"
+insmod /lib/modules/dummy.ko numdummies=$(( NDEVS + NDUMMIES )) || fail "insmod dummy.ko numdummies"
 ND_AC_DEVS=""
 i=0
 while [ $i -lt $NDEVS ]; do ND_AC_DEVS="$ND_AC_DEVS dummy$i"; i=$(( i + 1 )); done
@@ -28,6 +35,11 @@ ndev=$(awk '{ print $2 }' /tmp/ipv6/anycast6 | sort -u | wc -l)
 nac=$(wc -l < /tmp/ipv6/anycast6)
 echo "netdbg-init: $nac anycast entries on $ndev devices"
 [ "$ndev" -ge $NDEVS ] || fail "only $ndev devices have anycast entries (need $NDEVS)"
+
+NETDEVS=$(ls /sys/class/net | wc -l)
+echo "netdbg-init: $NETDEVS net devices"
+[ "$NETDEVS" -ge $(( NDUMMIES + NDEVS )) ] || fail "only $NETDEVS net devices"
+
 
 # ---- 2. lists, tasks, locks ---------------------------------------------------
 echo "netdbg-init: loading nd_scale (this takes a while under TCG)"
@@ -79,8 +91,10 @@ MUTEX_JSON="{\"symbol\":\"nd_scale_mutex\",\"module\":\"nd_scale\",\"addr\":$(js
 RTNLM_JSON="{\"symbol\":\"rtnl_mutex\",\"holder\":{\"pid\":$RH,\"comm\":$(jstr "$(comm_of_pid "$RH")")},\"waiters\":[$RTNL_JSON]}"
 TASKS_JSON="{\"total\":$ntasks,\"d_state\":$nd,\"by_state\":$STATES_JSON,\"sleepers\":$(kv $ND_CTL sleepers),\"sleeper_comm_prefix\":\"nd_sleep/\",\"other_d_state\":[$OTHER_D]}"
 
+# the devices of the anycast setup (and lo): not the 4,096 down dummies' ff02::1
+awk 'NR == FNR { keep[$2] = 1; next } ($2 in keep) || $2 == "lo"' /tmp/ipv6/anycast6 /tmp/ipv6/igmp6 > /tmp/ipv6/igmp6.kept
 quiet_console
-printf 'NETDBG-MANIFEST {%s,"tasks":%s,"lists":%s,"mutex":%s,"rtnl":%s,"ipv6_forwarding":%s,"anycast_devices":%s,"anycast_entries":%s,"devices":%s,"modules":%s}\n' \
+printf 'NETDBG-MANIFEST {%s,"tasks":%s,"lists":%s,"mutex":%s,"rtnl":%s,"ipv6_forwarding":%s,"anycast_devices":%s,"anycast_entries":%s,"devices":%s,"netdev_devices":%s,"modules":%s}\n' \
     "$(manifest_header scale)" "$TASKS_JSON" "$LISTS_JSON" "$MUTEX_JSON" "$RTNLM_JSON" \
     "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" "$ndev" "$nac" \
-    "$(ipv6_devices_json /tmp/ipv6/anycast6 /tmp/ipv6/igmp6)" "$(modules_json)"
+    "$(ipv6_devices_json /tmp/ipv6/anycast6 /tmp/ipv6/igmp6.kept)" "$NETDEVS" "$(modules_json)"
