@@ -18,7 +18,7 @@ FUZZ_PACKAGES := clang libclang-rt-14-dev
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TARGETS := fuzz_list fuzz_sched fuzz_net fuzz_workq fuzz_waits
 
-.PHONY: all build deps install demo check unit asan integration dumps bench clean fuzz fuzz-build fuzz-short
+.PHONY: all build deps install demo check unit asan integration matrix dumps bench clean fuzz fuzz-build fuzz-short
 
 all: build
 
@@ -26,7 +26,7 @@ deps:
 	@dumps/need-packages.sh $(BUILD_PACKAGES)
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DNETDBG_CRASH_VERSIONS=$$(dumps/crash-versions.sh cmake)" >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
 install: build
@@ -54,9 +54,15 @@ integration: build dumps
 	@dumps/need-packages.sh $(TEST_PACKAGES)
 	cd tests/integration && NETDBG_BUILD=$(CURDIR)/$(BUILD) $(PY3) -m pytest -q
 
+# The other kernel builds of dumps/builds.conf and the real kdumps: their
+# dumps and the tests of their scenarios (tests/run-matrix.sh).
+matrix: build dumps
+	@dumps/need-packages.sh $(TEST_PACKAGES)
+	@tests/run-matrix.sh $(CURDIR)/$(BUILD)
+
 # Each stage timed; the table is printed at the end (tests/check-stages.sh).
 check:
-	@MAKE="$(MAKE)" tests/check-stages.sh build unit asan fuzz-short dumps integration
+	@MAKE="$(MAKE)" tests/check-stages.sh build unit asan fuzz-short dumps integration matrix
 
 # libFuzzer on fuzzed memory images (tests/fuzz/): a short run in `make
 # check`, the long one (FUZZ_RUNS executions per target) is `make fuzz`.

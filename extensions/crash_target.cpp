@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crash_guard.h"
@@ -66,6 +67,24 @@ bool CrashTarget::read(addr_t addr, void* buf, std::size_t len) {
         return false;  // Target::read never throws
     }
     return ok != 0;
+}
+
+// readmem() says only that a read failed; the dump format's own reader
+// (read_diskdump() for a makedumpfile dump) says PAGE_EXCLUDED for a page
+// makedumpfile -d left out.
+std::string CrashTarget::unreadable_reason(addr_t addr) {
+    int rc = 0;
+    try {
+        guarded("kvtop", [&] {
+            physaddr_t paddr = 0;
+            if (!kvtop(nullptr, static_cast<ulong>(addr), &paddr, 0) || !pc->readmem) return;
+            char byte = 0;
+            rc = pc->readmem(pc->mfd, &byte, 1, static_cast<ulong>(addr), paddr);
+        });
+    } catch (const CrashFault&) {
+        return "";
+    }
+    return rc == PAGE_EXCLUDED ? "page excluded from the dump" : "";
 }
 
 std::optional<addr_t> CrashTarget::symbol_address(const std::string& name) {
@@ -169,6 +188,16 @@ std::optional<std::size_t> CrashTarget::array_length(const std::string& name) {
     return std::nullopt;
 }
 
+namespace {
+
+bool is_section_marker(const char* name) {
+    std::string_view n = name ? name : "";
+    return n.starts_with("__start_") || n.starts_with("__stop_") || n.starts_with("_MODULE_") ||
+           n.starts_with("__end_");
+}
+
+}  // namespace
+
 std::optional<SymbolInfo> CrashTarget::symbolize(addr_t addr) {
     struct syment* sp = nullptr;
     ulong offset = 0;
@@ -176,6 +205,17 @@ std::optional<SymbolInfo> CrashTarget::symbolize(addr_t addr) {
     int in_module = 0;
     guarded("value_search", [&] {
         sp = value_search(static_cast<ulong>(addr), &offset);
+        // A linker section marker ("__start_alloc_tags", crash 8.0.6's
+        // "_MODULE_RODATA_START_nd_waits") can share its address with the
+        // object that opens the section: name the object.
+        if (sp && is_section_marker(sp->name)) {
+            struct syment* found = nullptr;
+            for (auto step : {next_symbol, prev_symbol}) {
+                for (struct syment* n = step(nullptr, sp); n && n->value == sp->value && !found; n = step(nullptr, n))
+                    if (n->name && !is_section_marker(n->name)) found = n;
+            }
+            if (found) sp = found;
+        }
         if (sp) in_module = module_symbol(static_cast<ulong>(addr), nullptr, &lm, nullptr, 0);
     });
     if (!sp || !sp->name) return std::nullopt;

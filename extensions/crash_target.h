@@ -32,6 +32,7 @@ public:
 
     // crash's own unwinder, only for tasks crash's task table knows.
     std::optional<std::vector<addr_t>> call_chain(addr_t task) override;
+    std::string unreadable_reason(addr_t addr) override;
 
     // The CPU's NT_PRSTATUS note, which crash keeps for kdump-compressed
     // (diskdump.c) and ELF (netdump.c) dumps.

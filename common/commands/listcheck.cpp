@@ -278,7 +278,7 @@ std::string detail(const Found& x, ListKind kind) {
         case ListFault::BadPrev: return f.node == x.head ? "the head's prev" : prev;
         case ListFault::Poison: return "LIST_POISON: deleted entry still linked";
         case ListFault::Null: return "next is NULL";
-        case ListFault::Unreadable: return "cannot read the entry";
+        case ListFault::Unreadable: return "cannot read the entry" + f.what;
         case ListFault::Truncated: return "--max reached";
         case ListFault::Poisoned: return fmt::format("{} bytes of {:#04x} at +{:#x}", f.length, f.byte, f.offset);
         case ListFault::WrongBackptr: return f.what;

@@ -338,7 +338,8 @@ std::pair<addr_t, WaitKind> resolve_lock_argument(Kernel& k, const std::string& 
     }
     std::vector<std::uint8_t> bytes(lock_size(k, kind));
     if (!k.mem().read(addr, bytes.data(), bytes.size()))
-        throw Error(fmt::format("{}: cannot read a {} at {:016x}", arg, kind_type(kind), addr));
+        throw Error(fmt::format("{}: cannot read a {} at {:016x}{}", arg, kind_type(kind), addr,
+                                k.mem().unreadable_note(addr)));
     // An untyped address must look like one: its wait_list an initialised
     // list. A typed symbol is one even with a corrupted wait_list: the walk
     // reports the damage as findings.

@@ -27,6 +27,11 @@ public:
 
     // All-or-nothing read through the cache.
     bool read(addr_t addr, void* buf, std::size_t len);
+    // After a failed read: " (page excluded from the dump)", or "".
+    std::string unreadable_note(addr_t addr) {
+        std::string why = target_.unreadable_reason(addr);
+        return why.empty() ? "" : " (" + why + ")";
+    }
 
     template <class T>
     std::optional<T> read_as(addr_t addr) {

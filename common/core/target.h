@@ -72,6 +72,11 @@ public:
     // unwinder, innermost first, or nullopt when it cannot unwind this task.
     virtual std::optional<std::vector<addr_t>> call_chain(addr_t /*task*/) { return std::nullopt; }
 
+    // Why a read at addr fails, in the dump's own terms ("page excluded from
+    // the dump": makedumpfile -d left it out), or "" when the debugger
+    // cannot tell.
+    virtual std::string unreadable_reason(addr_t /*addr*/) { return ""; }
+
     // The registers of a CPU (Linux's CPU number) as the dump or the stub
     // has them, or nullopt when the debugger has none for it.
     virtual std::optional<CpuRegisters> cpu_registers(int /*cpu*/) { return std::nullopt; }

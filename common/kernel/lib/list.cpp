@@ -55,7 +55,7 @@ std::string ListFinding::describe() const {
             return fmt::format("bad prev: {}: prev is {:016x}, expected {:016x}", at(index, node, entry), actual,
                                expected);
         case ListFault::Unreadable:
-            return fmt::format("unreadable: entry {} at {:016x}", index, node);
+            return fmt::format("unreadable: entry {} at {:016x}{}", index, node, what);
         case ListFault::Poison:
             return fmt::format("list poison: {} holds {:016x} (deleted entry still linked)", at(index, node, entry),
                                actual);

@@ -46,7 +46,7 @@ struct ListFinding {
     std::size_t offset = 0;  // Poisoned: start of the run in the entry; WrongBackptr: member offset
     std::size_t length = 0;  // Poisoned: bytes in the run
     std::uint8_t byte = 0;   // Poisoned: the poison byte
-    std::string what{};      // WrongBackptr: the member ("inst", "idev")
+    std::string what{};      // WrongBackptr: the member ("inst", "idev"); Unreadable: why, " (page excluded ...)"
     std::string describe() const;
 };
 

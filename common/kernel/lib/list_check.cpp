@@ -122,6 +122,7 @@ ListWalk check_list(Kernel& k, const ListShape& s, addr_t head, addr_t owner,
     std::uint64_t head_words[2] = {0, 0};
     if (!mem.read(head, head_words, list_head_size(s.kind))) {
         add(ListFault::Unreadable, 0, head, head, 0, 0);
+        w.findings.back().what = mem.unreadable_note(head);
         return w;
     }
 
@@ -184,6 +185,7 @@ ListWalk check_list(Kernel& k, const ListShape& s, addr_t head, addr_t owner,
         addr_t entry = node - off;
         if (!mem.read(entry, buf.data(), size)) {
             add(ListFault::Unreadable, index, node, entry, 0, next);
+            w.findings.back().what = mem.unreadable_note(entry);
             return w;
         }
         ListEntryView view{index, entry, node, buf.data(), size, false};

@@ -44,7 +44,7 @@ MutexState read_mutex(Kernel& k, addr_t addr, std::size_t max) {
     m.addr = addr;
     m.name = object_name(k, addr);
     auto owner = k.mem().read_u64(addr + L.owner.offset);
-    if (!owner) throw Error(fmt::format("cannot read struct mutex at {:016x}", addr));
+    if (!owner) throw Error(fmt::format("cannot read struct mutex at {:016x}{}", addr, k.mem().unreadable_note(addr)));
     m.owner = L.owner_has_flags ? (*owner & ~MUTEX_FLAGS) : *owner;
     m.flags = L.owner_has_flags ? (*owner & MUTEX_FLAGS) : 0;
     if (L.rtmutex) {

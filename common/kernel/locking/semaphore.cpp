@@ -23,7 +23,7 @@ SemaphoreState read_semaphore(Kernel& k, addr_t addr, std::size_t max) {
     sem.addr = addr;
     sem.name = object_name(k, addr);
     auto count = k.mem().read_u32(addr + L.count.offset);
-    if (!count) throw Error(fmt::format("cannot read struct semaphore at {:016x}", addr));
+    if (!count) throw Error(fmt::format("cannot read struct semaphore at {:016x}{}", addr, k.mem().unreadable_note(addr)));
     sem.count = *count;
     if (L.last_holder) sem.last_holder = k.mem().read_u64(addr + L.last_holder->offset);
     sem.waiters = read_wait_list(k, addr + L.wait_list.offset, L.waiter, max);

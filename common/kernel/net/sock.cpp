@@ -171,7 +171,7 @@ SockState read_sock(Kernel& k, addr_t sk, std::size_t max) {
     span.add(L.lock_owned, L.owned_size);
     if (L.sk_socket) span.add(*L.sk_socket, 8);
     auto o = Object::read(k.mem(), sk, span.end, span.begin);
-    if (!o) throw Error(fmt::format("cannot read struct sock at {:016x}", sk));
+    if (!o) throw Error(fmt::format("cannot read struct sock at {:016x}{}", sk, k.mem().unreadable_note(sk)));
     SockState s;
     s.addr = sk;
     s.family = static_cast<int>(o->uint(L.family.offset, L.family.size));

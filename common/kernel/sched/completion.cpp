@@ -25,7 +25,7 @@ CompletionState read_completion(Kernel& k, addr_t addr, std::size_t max) {
     c.addr = addr;
     c.name = object_name(k, addr);
     auto done = k.mem().read_u32(addr + L.done.offset);
-    if (!done) throw Error(fmt::format("cannot read struct completion at {:016x}", addr));
+    if (!done) throw Error(fmt::format("cannot read struct completion at {:016x}{}", addr, k.mem().unreadable_note(addr)));
     c.done = *done;
     c.waiters = read_wait_list(k, addr + L.task_list, L.waiter, max);
     return c;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# run-matrix.sh BUILD_DIR : the test matrix beyond the primary build's own
+# dumps (dumps/builds.conf): for every other kernel build, its dumps are made
+# (NETDBG_KVER=KVER dumps/make-dumps.sh) and the integration tests of those
+# scenarios run on them (tests/integration/test_SCENARIO.py, with the crash
+# version builds.conf names); the primary build's real kdumps (SCENARIO-kdump)
+# run the same tests with NETDBG_DUMP_VARIANT=kdump. The answers are checked
+# against each dump's own manifest and drgn, never against another build.
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD=${1:?usage: $0 BUILD_DIR}
+PY3=/usr/bin/python3
+CONF="$ROOT/dumps/builds.conf"
+status=0
+summary=()
+
+# run_tests LABEL ENV... -- SCENARIO...: pytest on the scenarios' test files.
+run_tests() {
+    local label=$1; shift
+    local envs=()
+    while [ "$1" != -- ]; do envs+=("$1"); shift; done
+    shift
+    local files=()
+    for s in "$@"; do
+        f="test_${s//-/_}.py"
+        [ -f "$ROOT/tests/integration/$f" ] && files+=("$f")
+    done
+    [ ${#files[@]} -gt 0 ] || return 0
+    echo "==== matrix: $label: ${files[*]}" >&2
+    if (cd "$ROOT/tests/integration" && env "${envs[@]}" NETDBG_BUILD="$BUILD" $PY3 -m pytest -q "${files[@]}"); then
+        summary+=("$label: ok")
+    else
+        summary+=("$label: FAILED")
+        status=1
+    fi
+}
+
+primary=$(awk '!/^#/ && NF { print $1; exit }' "$CONF")
+while read -r kver crash dumps; do
+    if [ "$kver" = "$primary" ]; then
+        kd=()
+        for d in $dumps; do case "$d" in *-kdump) kd+=("${d%-kdump}") ;; esac; done
+        [ ${#kd[@]} -gt 0 ] && run_tests "$kver kdump" NETDBG_DUMP_VARIANT=kdump -- "${kd[@]}"
+        continue
+    fi
+    # No names: the build's DUMPS of builds.conf, as listed (no -kaslr twin).
+    if ! NETDBG_KVER="$kver" "$ROOT/dumps/make-dumps.sh"; then
+        summary+=("$kver: dumps FAILED")
+        status=1
+        continue
+    fi
+    # shellcheck disable=SC2086
+    run_tests "$kver (crash $crash)" NETDBG_KVER="$kver" -- $dumps
+done < <(awk '!/^#/ && NF' "$CONF")
+
+echo
+printf '%s\n' "${summary[@]}"
+exit $status
