@@ -98,7 +98,7 @@ kdump_collect() {
     done
     wait "$QPID" 2>/dev/null || true
     QPID=""
-    done_line=$(tr -d '\r' < "$CONSOLE" | grep -a '^NETDBG-KDUMP-DONE' | tail -n 1 || true)
+    done_line=$(tr -d '\r' < "$CONSOLE" | grep -ao 'NETDBG-KDUMP-DONE [0-9]* [0-9]*' | tail -n 1 || true)
     [ "$done_line" = "NETDBG-KDUMP-DONE 0 0" ] || { console_tail; die "$VARIANT: the crash kernel did not save the dump (${done_line:-no NETDBG-KDUMP-DONE line})"; }
     grep -aq 'Kernel panic - not syncing' "$CONSOLE" || { console_tail; die "$VARIANT: no panic on the console"; }
     makedumpfile -R "$TMPOUT/vmcore" < "$RUN/kdump.img" >"$RUN/rearrange.log" 2>&1 \

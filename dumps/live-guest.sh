@@ -91,8 +91,8 @@ QPID=$!
 exec 9>&-
 
 waited=0
-while ! grep -q '^NETDBG-READY' "$CONSOLE" 2>/dev/null; do
-    if grep -q '^NETDBG-ERROR' "$CONSOLE" 2>/dev/null || ! kill -0 "$QPID" 2>/dev/null \
+while ! grep -aq 'NETDBG-READY' "$CONSOLE" 2>/dev/null; do
+    if grep -aq 'NETDBG-ERROR' "$CONSOLE" 2>/dev/null || ! kill -0 "$QPID" 2>/dev/null \
        || [ "$waited" -ge "$((READY_TIMEOUT * 2))" ]; then
         tail -n 30 "$CONSOLE" >&2 2>/dev/null || true
         cat "$RUN/qemu.out" >&2 2>/dev/null || true

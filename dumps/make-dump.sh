@@ -157,12 +157,18 @@ console_tail() {
     cat "$RUN/qemu.out" >&2 2>/dev/null || true
 }
 waited=0
-while ! grep -q '^NETDBG-READY' "$CONSOLE" 2>/dev/null; do
-    if grep -q '^NETDBG-ERROR' "$CONSOLE" 2>/dev/null; then
-        console_tail; die "$SCEN: guest reported an error: $(grep '^NETDBG-ERROR' "$CONSOLE" | head -n 1)"
+# Unanchored: on a loaded host the kernel's console messages can land on
+# the same line, before the guest's words (grep -a: the console may hold NULs).
+ready() { grep -aq 'NETDBG-READY' "$CONSOLE" 2>/dev/null; }
+while ! ready; do
+    if grep -aq 'NETDBG-ERROR' "$CONSOLE" 2>/dev/null; then
+        console_tail; die "$SCEN: guest reported an error: $(grep -a 'NETDBG-ERROR' "$CONSOLE" | head -n 1)"
     fi
     if ! kill -0 "$QPID" 2>/dev/null; then
-        console_tail; die "$SCEN: qemu exited before NETDBG-READY"
+        # A kdump guest may have said READY, panicked and saved its dump
+        # between two looks.
+        ready && break
+        console_tail; die "$VARIANT: qemu exited before NETDBG-READY"
     fi
     if [ "$waited" -ge "$((READY_TIMEOUT * 2))" ]; then
         console_tail; die "$SCEN: no NETDBG-READY after ${READY_TIMEOUT}s"

@@ -5,6 +5,7 @@
 #     the build's DUMPS of builds.conf (for the primary build: every scenario under
 #     dumps/scenarios/, rtnl-stuck also KASLR-booted as rtnl-stuck-kaslr, and
 #     its kdump variants).
+# Dumps are made NETDBG_DUMP_JOBS at a time (default 2).
 # make-dumps.sh --matrix [-j N] : the dumps of every build of builds.conf,
 #     N at a time (default NETDBG_DUMP_JOBS, else 2: each guest is a 4-vCPU
 #     TCG QEMU). A build's kernel is fetched once, by its first dump.
@@ -73,6 +74,18 @@ else
     named="$*"
     for s in $named; do [ "$s" = rtnl-stuck ] && set -- "$@" rtnl-stuck-kaslr; done
 fi
-for s in $(printf '%s\n' "$@" | awk '!seen[$0]++'); do
-    "$DUMPS_DIR/make-dump.sh" "$s"
-done
+# NETDBG_DUMP_JOBS guests at a time (default 2): a guest spends most of
+# its life waiting for its scenario's state, so two share two cores well.
+# The kernel is fetched once (fetch-kernel.sh locks). A failed dump does
+# not stop the others; the list of failures ends the run.
+jobs=${NETDBG_DUMP_JOBS:-2}
+failed="$CACHE/.dumps-failed.$$"
+mkdir -p "$CACHE"
+: > "$failed"
+# shellcheck disable=SC2016
+printf '%s\n' "$@" | awk '!seen[$0]++' |
+    xargs -P "$jobs" -I{} sh -c '"$0" "$1" || echo "$1" >> "$2"' "$DUMPS_DIR/make-dump.sh" {} "$failed"
+n=$(wc -l < "$failed")
+[ "$n" -eq 0 ] || log "failed: $(tr '\n' ' ' < "$failed")"
+rm -f "$failed"
+[ "$n" -eq 0 ] || die "$n dump(s) failed"
