@@ -1,5 +1,7 @@
 #include "fake_waits.h"
 
+#include <stdexcept>
+
 namespace netdbg::test {
 
 namespace {
@@ -177,6 +179,18 @@ addr_t FakeRtLocks::block_on(addr_t task, addr_t base, const std::vector<std::st
     fk.put_frames(task, 0xc0, above);
     fk.set_state(task, TASK_UNINTERRUPTIBLE);
     return w;
+}
+
+const nlohmann::ordered_json& task_by_pid(const nlohmann::ordered_json& j, int pid) {
+    for (const auto& t : j["tasks"])
+        if (t["pid"] == pid) return t;
+    throw std::logic_error("no task " + std::to_string(pid));
+}
+
+std::vector<int> pids_of(const nlohmann::ordered_json& a) {
+    std::vector<int> out;
+    for (const auto& x : a) out.push_back(x["pid"].is_null() ? -1 : x["pid"].get<int>());
+    return out;
 }
 
 }  // namespace netdbg::test

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "fake_kernel.h"
 
 namespace netdbg::test {
@@ -73,5 +74,10 @@ private:
     std::map<addr_t, std::vector<addr_t>> waiters_;  // base -> waiter records, in order
     void relink(addr_t base);
 };
+
+// In `uninterruptible --json`: the task with that pid; the pids of a list
+// of tasks or waiters (-1 for a null pid).
+const nlohmann::ordered_json& task_by_pid(const nlohmann::ordered_json& j, int pid);
+std::vector<int> pids_of(const nlohmann::ordered_json& a);
 
 }  // namespace netdbg::test

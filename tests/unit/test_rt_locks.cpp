@@ -11,18 +11,6 @@ using nlohmann::ordered_json;
 
 namespace {
 
-const ordered_json& task_by_pid(const ordered_json& j, int pid) {
-    for (const auto& t : j["tasks"])
-        if (t["pid"] == pid) return t;
-    throw std::logic_error("no task " + std::to_string(pid));
-}
-
-std::vector<int> pids_of(const ordered_json& a) {
-    std::vector<int> out;
-    for (const auto& x : a) out.push_back(x["pid"].is_null() ? -1 : x["pid"].get<int>());
-    return out;
-}
-
 struct Rt {
     SchedScenario s;
     FakeRtLocks rt{s.fk};
