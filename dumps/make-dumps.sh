@@ -5,9 +5,9 @@
 #     the build's DUMPS of builds.conf (for the primary build: every scenario under
 #     dumps/scenarios/, rtnl-stuck also KASLR-booted as rtnl-stuck-kaslr, and
 #     its kdump variants).
-# Dumps are made NETDBG_DUMP_JOBS at a time (default 2).
+# Dumps are made NETDBG_DUMP_JOBS at a time (default 1).
 # make-dumps.sh --matrix [-j N] : the dumps of every build of builds.conf,
-#     N at a time (default NETDBG_DUMP_JOBS, else 2: each guest is a 4-vCPU
+#     N at a time (default NETDBG_DUMP_JOBS, else 1: each guest is a 4-vCPU
 #     TCG QEMU). A build's kernel is fetched once, by its first dump.
 # Each dump is rebuilt only when its inputs changed; see make-dump.sh and
 # README.md.
@@ -41,7 +41,7 @@ expand_dumps() {
 
 if [ "${1:-}" = --matrix ]; then
     shift
-    jobs=${NETDBG_DUMP_JOBS:-2}
+    jobs=${NETDBG_DUMP_JOBS:-1}
     if [ "${1:-}" = -j ]; then jobs=$2; shift 2; fi
     [ $# -eq 0 ] || die "usage: $0 --matrix [-j N]"
     list="$CACHE/.dumps-matrix.$$"
@@ -74,11 +74,11 @@ else
     named="$*"
     for s in $named; do [ "$s" = rtnl-stuck ] && set -- "$@" rtnl-stuck-kaslr; done
 fi
-# NETDBG_DUMP_JOBS guests at a time (default 2): a guest spends most of
-# its life waiting for its scenario's state, so two share two cores well.
-# The kernel is fetched once (fetch-kernel.sh locks). A failed dump does
-# not stop the others; the list of failures ends the run.
-jobs=${NETDBG_DUMP_JOBS:-2}
+# NETDBG_DUMP_JOBS guests at a time (default 1: two at a time on two cores
+# made the waits scenario's own state checks fail under load). The kernel
+# is fetched once (fetch-kernel.sh locks). A failed dump does not stop the
+# others; the list of failures ends the run.
+jobs=${NETDBG_DUMP_JOBS:-1}
 failed="$CACHE/.dumps-failed.$$"
 mkdir -p "$CACHE"
 : > "$failed"

@@ -1,7 +1,7 @@
-"""A real kdump (waits-kdump: kexec'd crash kernel, makedumpfile -d 31 -c):
+"""A real kdump (rtnl-stuck-kdump: kexec'd crash kernel, makedumpfile -d 31 -c):
 pages makedumpfile left out are reported as excluded, never read as
 garbage. Which pages are excluded comes from crash's own `rd`; the rest of
-the kdump's answers are the waits tests, run on it by tests/run-matrix.sh
+the kdump's answers are the rtnl-stuck tests, run on it by tests/run-matrix.sh
 (NETDBG_DUMP_VARIANT=kdump)."""
 import re
 
@@ -9,7 +9,7 @@ import pytest
 
 from crashrun import dump_dir, run_crash
 
-SCENARIO = "waits-kdump"
+SCENARIO = "rtnl-stuck-kdump"
 # Direct-map addresses across the guest's RAM: free pages (most of a small
 # guest's RAM) are excluded by -d 31.
 PROBES = [0xffff888000000000 + mb * 2**20 for mb in range(96, 760, 48)]
@@ -18,7 +18,7 @@ PROBES = [0xffff888000000000 + mb * 2**20 for mb in range(96, 760, 48)]
 @pytest.fixture(scope="module")
 def excluded():
     if not (dump_dir(SCENARIO) / "vmcore").exists():
-        pytest.skip("no waits-kdump dump (make dumps)")
+        pytest.skip("no rtnl-stuck-kdump dump (make dumps)")
     parts, _ = run_crash(SCENARIO, [f"rd {a:#x}" for a in PROBES])
     out = [a for i, a in enumerate(PROBES) if "page excluded" in parts[i]]
     assert out, "crash's rd finds no excluded page among the probes:\n" + "\n".join(parts.values())
