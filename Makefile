@@ -45,17 +45,17 @@ demo: install dumps
 unit: build
 	cd $(BUILD) && ctest --output-on-failure
 
+# The unit tests under ASan/UBSan, in one process: ctest would start one per
+# test, each paying ASan's start-up (2 minutes in all).
 asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNETDBG_SANITIZE=ON -DNETDBG_CRASH=OFF >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS) --target netdbg_unit_tests
-	# One process for all tests: ctest would start one per test, each paying
-	# ASan's start-up (2 minutes in all).
 	cd $(ASAN_BUILD) && ./netdbg_unit_tests --gtest_brief=1
 
+# Test files in parallel, JOBS at a time (crash and gdb are single-threaded);
+# a file's module fixtures (one crash session per file) stay in one worker.
 integration: build dumps
 	@dumps/need-packages.sh $(TEST_PACKAGES)
-	# Test files in parallel, one per job (crash and gdb are single-threaded);
-	# a file's module fixtures (one crash session per file) stay in one worker.
 	cd tests/integration && NETDBG_BUILD=$(CURDIR)/$(BUILD) $(PY3) -m pytest -q -n $(JOBS) --dist loadfile
 
 # The other kernel builds of dumps/builds.conf and the real kdumps: their
