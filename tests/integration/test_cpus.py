@@ -12,6 +12,7 @@ import pytest
 from drgn.helpers.linux.percpu import per_cpu
 
 from crashrun import dump_dir, drgn_program, json_of, manifest, run_crash
+from elfnotes import elf_notes
 from gdbrun import run_gdb
 
 SCENARIO = "cpus"
@@ -61,29 +62,12 @@ def rqs(drgn):
 
 def prstatus_notes():
     """(rip, rsp, eflags, cs) of each NT_PRSTATUS note of vmcore.elf, in
-    note order (QEMU writes them in CPU order), read with struct only."""
-    path = dump_dir(SCENARIO) / "vmcore.elf"
+    note order (QEMU writes them in CPU order)."""
     out = []
-    with open(path, "rb") as f:
-        hdr = f.read(64)
-        assert hdr[:4] == b"\x7fELF"
-        phoff, = struct.unpack_from("<Q", hdr, 32)
-        phentsize, phnum = struct.unpack_from("<HH", hdr, 54)
-        for i in range(phnum):
-            f.seek(phoff + i * phentsize)
-            ptype, _, off, _, _, filesz = struct.unpack("<IIQQQQ", f.read(40))
-            if ptype != 4:  # PT_NOTE
-                continue
-            f.seek(off)
-            data = f.read(filesz)
-            pos = 0
-            while pos + 12 <= len(data):
-                namesz, descsz, ntype = struct.unpack_from("<III", data, pos)
-                desc = pos + 12 + ((namesz + 3) & ~3)
-                if ntype == 1:  # NT_PRSTATUS: pr_reg at +112, user_regs_struct
-                    regs = struct.unpack_from("<27Q", data, desc + 112)
-                    out.append({"ip": regs[16], "cs": regs[17], "flags": regs[18], "sp": regs[19]})
-                pos = desc + ((descsz + 3) & ~3)
+    for _, ntype, desc in elf_notes(dump_dir(SCENARIO) / "vmcore.elf"):
+        if ntype == 1:  # NT_PRSTATUS: pr_reg at +112, user_regs_struct
+            regs = struct.unpack_from("<27Q", desc, 112)
+            out.append({"ip": regs[16], "cs": regs[17], "flags": regs[18], "sp": regs[19]})
     return out
 
 

@@ -5,13 +5,13 @@ from the ELF note by this test; on a live KASLR guest, where there is no
 note, netdbg finds linux_banner by itself. Either way the answers must match
 the manifest, which a wrong offset cannot."""
 import json
-import struct
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from crashrun import CACHE, VMLINUX, json_of, run_crash
+from elfnotes import elf_notes
 from gdbrun import run_gdb
 from test_gdb_live import boot, modules_dir, stop
 
@@ -20,30 +20,12 @@ DUMP = CACHE / "dumps" / SCENARIO
 
 
 def kerneloffset(elf_path):
-    """KERNELOFFSET of the VMCOREINFO note of an ELF core, parsed here."""
-    with open(elf_path, "rb") as f:
-        eh = f.read(64)
-        assert eh[:4] == b"\x7fELF" and eh[4] == 2
-        phoff, = struct.unpack_from("<Q", eh, 32)
-        phentsize, phnum = struct.unpack_from("<HH", eh, 54)
-        for i in range(phnum):
-            f.seek(phoff + i * phentsize)
-            p_type, _, p_offset, _, _, p_filesz = struct.unpack("<IIQQQQ", f.read(40))
-            if p_type != 4:  # PT_NOTE
-                continue
-            f.seek(p_offset)
-            notes = f.read(p_filesz)
-            pos = 0
-            while pos + 12 <= len(notes):
-                namesz, descsz, _ = struct.unpack_from("<III", notes, pos)
-                name = notes[pos + 12:pos + 12 + namesz].rstrip(b"\0")
-                desc_at = pos + 12 + ((namesz + 3) & ~3)
-                desc = notes[desc_at:desc_at + descsz].decode(errors="replace")
-                if name == b"VMCOREINFO":
-                    for line in desc.splitlines():
-                        if line.startswith("KERNELOFFSET="):
-                            return int(line.split("=", 1)[1], 16)
-                pos = desc_at + ((descsz + 3) & ~3)
+    """KERNELOFFSET of the VMCOREINFO note of an ELF core."""
+    for name, _, desc in elf_notes(elf_path):
+        if name == b"VMCOREINFO":
+            for line in desc.decode(errors="replace").splitlines():
+                if line.startswith("KERNELOFFSET="):
+                    return int(line.split("=", 1)[1], 16)
     raise AssertionError(f"no VMCOREINFO KERNELOFFSET in {elf_path}")
 
 

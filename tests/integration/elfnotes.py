@@ -1,0 +1,27 @@
+"""The notes of an ELF core file (PT_NOTE segments), parsed with struct
+only: the tests' own reader of what QEMU or the kernel wrote there, apart
+from netdbg, crash and gdb."""
+import struct
+
+
+def elf_notes(path):
+    """(name, type, desc bytes) of every note, in file order."""
+    with open(path, "rb") as f:
+        eh = f.read(64)
+        assert eh[:4] == b"\x7fELF" and eh[4] == 2, f"{path} is not a 64-bit ELF file"
+        phoff, = struct.unpack_from("<Q", eh, 32)
+        phentsize, phnum = struct.unpack_from("<HH", eh, 54)
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            p_type, _, p_offset, _, _, p_filesz = struct.unpack("<IIQQQQ", f.read(40))
+            if p_type != 4:  # PT_NOTE
+                continue
+            f.seek(p_offset)
+            notes = f.read(p_filesz)
+            pos = 0
+            while pos + 12 <= len(notes):
+                namesz, descsz, ntype = struct.unpack_from("<III", notes, pos)
+                name = notes[pos + 12:pos + 12 + namesz].rstrip(b"\0")
+                desc_at = pos + 12 + ((namesz + 3) & ~3)
+                yield name, ntype, notes[desc_at:desc_at + descsz]
+                pos = desc_at + ((descsz + 3) & ~3)
