@@ -87,7 +87,8 @@ def run(request):
     extra = []
     m = manifest(scenario)
     if scenario == "rtnl-stuck":
-        extra = ["rtnlowner -s --json"] + [f"bt {w['pid']}" for w in m["rtnl_waiters"]]
+        extra = (["rtnlowner -s --json"] + [f"bt {w['pid']}" for w in m["rtnl_waiters"]]
+                 + [f"bt {m['rtnl_owner']['pid']}"])
     commands = COMMON + extra
     # rtnlowner -s before the repair too, to see the chain source change.
     if scenario == "rtnl-stuck":
@@ -235,5 +236,14 @@ def test_rtnlowner_chain_from_crash_bt_after_taskfix(run):
     assert before["source"] == "stack scan"  # crash could not unwind the on-CPU owner
     assert after["source"] == "unwinder"
     work_fn = run["m"]["rtnl_owner"]["work_fn"].split()[0]
-    assert after["frames"][0]["symbol"].startswith(work_fn + "+")
+    symbols = [f["symbol"] for f in after["frames"]]
+    first = next(i for i, s in enumerate(symbols) if s.startswith(work_fn + "+"))
+    if first:
+        # The dump caught the spinning owner in an interrupt: the frames above
+        # the work function must be the ones crash's own bt shows on the IRQ stack.
+        bt = run["out"][len(COMMON) + 1 + len(run["m"]["rtnl_waiters"])]
+        irq, marker, _ = bt.partition("--- <IRQ stack> ---")
+        assert marker, bt
+        for s in symbols[:first]:
+            assert f" {s.split('+')[0]} at " in irq or f"RIP: {s.split('+')[0]}+" in irq, (s, bt)
     assert any(f["symbol"].startswith("process_one_work+") for f in after["frames"])
