@@ -561,13 +561,19 @@ std::optional<MemberInfo> GdbTarget::member(const std::string& type, const std::
 // The CPUs whose per-CPU areas are set up, by crash's x86_64 rule: CPU i
 // counts while __per_cpu_offset[i] is not the boot copy (__per_cpu_load)
 // and it is present in __cpu_present_mask (without the mask: while its
-// cpu_number reads back as i).
+// cpu_number reads back as i; it is pcpu_hot.cpu_number where the kernel
+// keeps it in struct pcpu_hot).
 void GdbTarget::compute_cpus() {
     cpus_ = 1;
     per_cpu_offsets_.assign(1, 0);
     auto table = symbol_address("__per_cpu_offset");
+    if (!table) return;  // uniprocessor: per-CPU symbols are plain addresses
     auto number = symbol_address("cpu_number");
-    if (!table || !number) return;  // uniprocessor: per-CPU symbols are plain addresses
+    if (!number) {
+        auto hot = symbol_address("pcpu_hot");
+        auto in_hot = member("pcpu_hot", "cpu_number");
+        if (hot && in_hot) number = *hot + in_hot->offset;
+    }
     std::size_t max = array_length("__per_cpu_offset").value_or(1);
     if (auto ids = symbol_address("nr_cpu_ids")) {
         std::uint32_t n = 0;
@@ -600,7 +606,7 @@ void GdbTarget::compute_cpus() {
             if (static_cast<int>(i) > highest) break;
         } else {
             std::int32_t n = -1;
-            if (!read(*number + offsets[i], &n, sizeof n) || n != cpus) break;
+            if (!number || !read(*number + offsets[i], &n, sizeof n) || n != cpus) break;
         }
         ++cpus;
     }

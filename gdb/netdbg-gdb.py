@@ -226,6 +226,7 @@ DESCRIPTION
             if not path:
                 missing.append(m["name"])
                 continue
+            path = _loadable_ko(path)
             _netdbg.name_module_file(path, m["name"])
             if os.path.realpath(path) in loaded:
                 already.append(m["name"])
@@ -244,6 +245,51 @@ DESCRIPTION
         if missing:
             gdb.write("; no .ko for: %s" % " ".join(missing))
         gdb.write("\n")
+
+
+def _loadable_ko(path):
+    """The .ko to give add-symbol-file: the file itself, or, when the module
+    link left addresses in its section headers (6.12's .ko files have
+    .data at 0x80), a copy with every sh_addr 0. gdb relocates the DWARF of
+    a relocatable file with those addresses and then places every variable
+    by .text's offset (nd_chain_mutex inside .text); the kernel's loader
+    ignores sh_addr (layout_sections() places sections by size and
+    alignment), and so does the copy."""
+    import struct
+    try:
+        with open(path, "rb") as f:
+            elf = bytearray(f.read())
+        if elf[:4] != b"\x7fELF" or elf[4] != 2 or elf[5] != 1:
+            return path
+        shoff, = struct.unpack_from("<Q", elf, 0x28)
+        shentsize, shnum = struct.unpack_from("<HH", elf, 0x3a)
+        if shentsize < 24 or shoff + shnum * shentsize > len(elf):
+            return path
+        moved = False
+        for i in range(shnum):
+            at = shoff + i * shentsize + 16
+            if struct.unpack_from("<Q", elf, at)[0]:
+                struct.pack_into("<Q", elf, at, 0)
+                moved = True
+        if not moved:
+            return path
+        global _ko_dir
+        if _ko_dir is None:
+            import atexit
+            import shutil
+            import tempfile
+            _ko_dir = tempfile.mkdtemp(prefix="netdbg-ko-")
+            atexit.register(shutil.rmtree, _ko_dir, True)
+        copy = os.path.join(_ko_dir, os.path.basename(path))
+        if not os.path.exists(copy):
+            with open(copy, "wb") as f:
+                f.write(elf)
+        return copy
+    except (OSError, struct.error):
+        return path
+
+
+_ko_dir = None
 
 
 def _quote(path):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crashrun import CACHE, REPO, json_of
+from crashrun import BCACHE, REPO, json_of
 from gdbrun import invocations, run_gdb
 
 SCENARIO = "rtnl-stuck"
@@ -43,7 +43,7 @@ def guest():
 
 def modules_dir(kaslr=False):
     # The exact .ko files the guest's initramfs loaded.
-    return CACHE / "build" / (SCENARIO + ("-kaslr" if kaslr else "")) / "root" / "lib" / "modules"
+    return BCACHE / "build" / (SCENARIO + ("-kaslr" if kaslr else "")) / "root" / "lib" / "modules"
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,10 @@ def signed64(v):
     return v - (1 << 64) if v >= 1 << 63 else v
 
 
+def member(struct, name, path):
+    return f"((struct {struct} *){OBJ[name]['address']})->{path}"
+
+
 @pytest.fixture(scope="module")
 def session():
     commands = [
@@ -39,11 +43,14 @@ def session():
         "lockowner nd_sem --json",         # 5
         "lockowner nd_never_done",         # 6
         "lockowner nd_flush_mutex --json",  # 7
-        f"p -x nd_rwsem_w.{COUNT}",               # 8
-        f"p -x nd_rwsem_r.{COUNT}",               # 9
-        f"p -x nd_rwsem_r.{OWNER}",               # 10
+        # crash's own reads of the objects at the addresses the module
+        # recorded (crash 8.0.6's `p nd_rwsem_w` on a 6.12 module reads 8
+        # bytes off the symbol: its module data layout, not the dump's).
+        f"p -x {member('rw_semaphore', 'nd_rwsem_w', COUNT)}",  # 8
+        f"p -x {member('rw_semaphore', 'nd_rwsem_r', COUNT)}",  # 9
+        f"p -x {member('rw_semaphore', 'nd_rwsem_r', OWNER)}",  # 10
         "lockowner nd_rwsem_r",            # 11
-        "p nd_sem.count",                  # 12
+        f"p {member('semaphore', 'nd_sem', 'count')}",  # 12
         "uninterruptible",                 # 13
         "help lockowner",                  # 14
         f"lockowner {RCU['address']} -t rwsem",  # 15: rcu_state is no rwsem

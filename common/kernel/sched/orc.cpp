@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "kernel/lib/list.h"
+#include "kernel/module/module.h"
 
 namespace netdbg {
 
@@ -59,51 +59,43 @@ struct OrcLayout {
         if (auto text = k.try_symbol("_text")) vmlinux.text_start = *text;
         available = true;
 
-        // struct module: list, core_layout.{base,size} (<= 6.3), arch.{num_orcs,orc_unwind_ip,orc_unwind}.
-        if (!t.type_size("module") || !t.type_size("module_layout") || !t.type_size("mod_arch_specific")) return;
-        StructLayout mod(t, "module");
-        auto list = mod.find("list"), core = mod.find("core_layout"), arch = mod.find("arch");
-        if (list && core && arch) {
-            StructLayout ml(t, "module_layout"), ma(t, "mod_arch_specific");
-            auto base = ml.find("base"), size = ml.find("size");
-            auto num = ma.find("num_orcs"), ipt = ma.find("orc_unwind_ip"), unw = ma.find("orc_unwind");
-            if (base && size && num && ipt && unw) {
-                module_list = list->offset;
-                module_base = core->offset + base->offset;
-                module_size = core->offset + size->offset;
-                module_num_orcs = arch->offset + num->offset;
-                module_ip = arch->offset + ipt->offset;
-                module_unwind = arch->offset + unw->offset;
-                module_struct_size = mod.size();
-                modules_supported = true;
-            }
+        // struct module's arch.{num_orcs,orc_unwind_ip,orc_unwind}; where its
+        // text lies is the module reader's (mem[] or core_layout).
+        if (!t.type_size("module") || !t.type_size("mod_arch_specific")) return;
+        auto arch = StructLayout(t, "module").find("arch");
+        StructLayout ma(t, "mod_arch_specific");
+        auto num = ma.find("num_orcs"), ipt = ma.find("orc_unwind_ip"), unw = ma.find("orc_unwind");
+        if (arch && num && ipt && unw) {
+            module_num_orcs = arch->offset + num->offset;
+            module_ip = arch->offset + ipt->offset;
+            module_unwind = arch->offset + unw->offset;
+            modules_supported = true;
         }
     }
     bool available = false, old_types = false, modules_supported = false;
     OrcTable vmlinux;
-    std::size_t module_list = 0, module_base = 0, module_size = 0, module_num_orcs = 0, module_ip = 0,
-                module_unwind = 0, module_struct_size = 0;
+    std::size_t module_num_orcs = 0, module_ip = 0, module_unwind = 0;
 };
 
-// The modules' ORC tables, read once per session.
+// The modules' ORC tables, read once per session: one table per text
+// region of a module (core and init text share the module's sorted table).
 struct ModuleOrcTables {
     explicit ModuleOrcTables(Kernel& k) {
         const OrcLayout& L = k.get<OrcLayout>();
-        auto head = k.try_symbol("modules");
-        if (!L.modules_supported || !head) return;
-        walk_list(k, *head, 10000, [&](addr_t node) {
-            addr_t mod = node - L.module_list;
-            auto o = Object::read(k.mem(), mod, L.module_struct_size);
-            if (!o) return true;
-            OrcTable t;
-            t.text_start = o->u64(L.module_base);
-            t.text_end = t.text_start + o->get<std::uint32_t>(L.module_size);
-            t.count = o->get<std::uint32_t>(L.module_num_orcs);
-            t.ip_table = o->u64(L.module_ip);
-            t.unwind = o->u64(L.module_unwind);
-            if (t.count && t.ip_table && t.unwind) tables.push_back(t);
-            return true;
-        });
+        if (!L.modules_supported) return;
+        std::vector<ModuleInfo> modules;
+        try {
+            modules = for_each_module(k, nullptr, 10000);
+        } catch (const LayoutError&) {
+            return;
+        }
+        for (const ModuleInfo& m : modules) {
+            auto count = k.mem().read_as<std::uint32_t>(m.addr + L.module_num_orcs);
+            auto ip = k.mem().read_u64(m.addr + L.module_ip), unwind = k.mem().read_u64(m.addr + L.module_unwind);
+            if (!count || !ip || !unwind || !*count || !*ip || !*unwind) continue;
+            for (const ModuleRegion& r : m.regions)
+                if (r.text) tables.push_back({r.base, r.base + r.size, *ip, *unwind, *count});
+        }
     }
     std::vector<OrcTable> tables;
 };

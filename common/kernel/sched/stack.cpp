@@ -90,7 +90,22 @@ const char* chain_source_name(ChainSource s) {
 
 namespace {
 
-std::optional<CallChain> unwound_chain(Kernel& k, const Task& t) {
+// The debugger's unwinder gives return addresses only: find the stack slot
+// of each, in order up the stack, so that the wait readers can look at a
+// frame's words (a slot stays 0 where the address is not found).
+void find_slots(const StackWords& stack, std::vector<StackFrame>& frames) {
+    std::size_t from = 0;
+    for (StackFrame& f : frames) {
+        for (std::size_t i = from; i < stack.words.size(); ++i) {
+            if (stack.words[i] != f.pc) continue;
+            f.slot = stack.base + 8 * i;
+            from = i + 1;
+            break;
+        }
+    }
+}
+
+std::optional<CallChain> unwound_chain(Kernel& k, const Task& t, const StackWords* stack) {
     CallChain c;
     if (!t.on_cpu) {
         if (auto frames = orc_call_chain(k, t)) {
@@ -102,6 +117,10 @@ std::optional<CallChain> unwound_chain(Kernel& k, const Task& t) {
     if (auto pcs = k.target().call_chain(t.addr)) {
         c.source = ChainSource::Debugger;
         for (addr_t pc : *pcs) c.frames.push_back({0, pc});
+        if (!t.on_cpu) {
+            if (stack) find_slots(*stack, c.frames);
+            else find_slots(read_stack(k, t), c.frames);
+        }
         return c;
     }
     return std::nullopt;
@@ -110,14 +129,14 @@ std::optional<CallChain> unwound_chain(Kernel& k, const Task& t) {
 }  // namespace
 
 CallChain call_chain(Kernel& k, const Task& t) {
-    if (auto c = unwound_chain(k, t)) return std::move(*c);
+    if (auto c = unwound_chain(k, t, nullptr)) return std::move(*c);
     CallChain c;
     c.frames = scan_call_chain(k, t);
     return c;
 }
 
 CallChain call_chain(Kernel& k, const Task& t, const StackWords& stack) {
-    if (auto c = unwound_chain(k, t)) return std::move(*c);
+    if (auto c = unwound_chain(k, t, &stack)) return std::move(*c);
     CallChain c;
     c.frames = scan_call_chain(k, t, stack);
     return c;

@@ -17,7 +17,15 @@ namespace netdbg {
 std::pair<addr_t, addr_t> frame_range(const StackWords& stack, const CallChain& chain, std::size_t i) {
     addr_t top = stack.base + 8 * stack.words.size();
     addr_t lo = chain.frames[i].slot + 8;
-    addr_t hi = (i + 1 < chain.frames.size() && !chain.scanned()) ? chain.frames[i + 1].slot : top;
+    addr_t hi = top;
+    if (!chain.scanned()) {
+        // The next frame whose slot is known (a debugger's frame may have none).
+        for (std::size_t j = i + 1; j < chain.frames.size(); ++j) {
+            if (chain.frames[j].slot < lo) continue;
+            hi = chain.frames[j].slot;
+            break;
+        }
+    }
     return {lo, std::max(lo, std::min(hi, top))};
 }
 
