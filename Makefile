@@ -18,7 +18,7 @@ FUZZ_PACKAGES := clang libclang-rt-14-dev
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TARGETS := fuzz_list fuzz_sched fuzz_net fuzz_workq fuzz_waits
 
-.PHONY: all build deps install demo check unit asan integration matrix dumps bench clean fuzz fuzz-build fuzz-short
+.PHONY: all build deps install demo check unit asan integration crash matrix dumps bench clean fuzz fuzz-build fuzz-short
 
 all: build
 
@@ -58,15 +58,23 @@ integration: build dumps
 	@dumps/need-packages.sh $(TEST_PACKAGES)
 	cd tests/integration && NETDBG_BUILD=$(CURDIR)/$(BUILD) $(PY3) -m pytest -q -n $(JOBS) --dist loadfile
 
+# The crash versions builds.conf names besides the one on PATH (8.0.6 for
+# the 6.12 build: about 14 min on 2 cores, once; then cached), and netdbg.so
+# for each (build/crash-VERSION/netdbg.so: cmake sees their defs.h now).
+crash: build
+	@for v in $$(dumps/crash-versions.sh to-build); do dumps/build-crash.sh $$v || exit 1; done
+	@cmake -S . -B $(BUILD) "-DNETDBG_CRASH_VERSIONS=$$(dumps/crash-versions.sh cmake)" >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
 # The other kernel builds of dumps/builds.conf and the real kdumps: their
 # dumps and the tests of their scenarios (tests/run-matrix.sh).
-matrix: build dumps
+matrix: crash dumps
 	@dumps/need-packages.sh $(TEST_PACKAGES)
 	@JOBS=$(JOBS) tests/run-matrix.sh $(CURDIR)/$(BUILD)
 
 # Each stage timed; the table is printed at the end (tests/check-stages.sh).
 check:
-	@MAKE="$(MAKE)" tests/check-stages.sh build unit asan fuzz-short dumps integration matrix
+	@MAKE="$(MAKE)" tests/check-stages.sh build unit asan fuzz-short dumps integration crash matrix
 
 # libFuzzer on fuzzed memory images (tests/fuzz/): a short run in `make
 # check`, the long one (FUZZ_RUNS executions per target) is `make fuzz`.

@@ -54,7 +54,7 @@ stamp_inputs() {
     fi
     (cd "$DUMPS_DIR" && find "scenarios/$SCEN" -type f | LC_ALL=C sort | while read -r f; do
         echo "$f $(sha256sum < "$f")"; done)
-    for m in $SCENARIO_MODULES; do
+    for m in include $SCENARIO_MODULES; do
         (cd "$DUMPS_DIR" && find "modules/$m" -type f | LC_ALL=C sort | while read -r f; do
             echo "$f $(sha256sum < "$f")"; done)
     done
@@ -96,6 +96,7 @@ mkdir -p "$BUILD/modsrc" "$BUILD/root/lib/modules" "$BUILD/root/lib/netdbg" "$BU
 for m in $SCENARIO_MODULES; do
     [ -d "$DUMPS_DIR/modules/$m" ] || die "no module sources dumps/modules/$m"
     cp -r "$DUMPS_DIR/modules/$m" "$BUILD/modsrc/$m"
+    cp "$DUMPS_DIR"/modules/include/*.h "$BUILD/modsrc/$m/"
     log "$SCEN: building module $m"
     make -s -C "$KBUILD_DIR" M="$BUILD/modsrc/$m" modules >"$BUILD/modsrc/$m.build.log" 2>&1 \
         || { cat "$BUILD/modsrc/$m.build.log" >&2; die "building module $m failed"; }

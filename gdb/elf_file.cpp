@@ -37,8 +37,16 @@ std::optional<ElfFile> ElfFile::open(const std::string& path, std::string* why) 
         return std::nullopt;
     }
     f.type_ = eh.e_type;
-    if (eh.e_phoff && eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum > 0) {
-        std::vector<Elf64_Phdr> ph(eh.e_phnum);
+    std::uint64_t phnum = eh.e_phnum;
+    if (phnum == PN_XNUM && eh.e_shoff && eh.e_shentsize == sizeof(Elf64_Shdr)) {
+        // More than 65534 program headers (a QEMU paging dump of a kernel
+        // whose direct map is in 4K pages): the count is section 0's sh_info.
+        Elf64_Shdr sh0;
+        if (f.pread_all(&sh0, sizeof sh0, eh.e_shoff)) phnum = sh0.sh_info;
+    }
+    if (eh.e_phoff && eh.e_phentsize == sizeof(Elf64_Phdr) && phnum > 0 &&
+        phnum * sizeof(Elf64_Phdr) <= f.size_) {
+        std::vector<Elf64_Phdr> ph(phnum);
         if (f.pread_all(ph.data(), ph.size() * sizeof(Elf64_Phdr), eh.e_phoff)) {
             for (const auto& p : ph) f.segments_.push_back({p.p_type, p.p_offset, p.p_vaddr, p.p_filesz});
         }

@@ -402,13 +402,22 @@ std::optional<SymbolInfo> GdbTarget::lookup_symbolize(addr_t addr) {
         info.name = loc;
     }
     auto of = where.find(" of ");
+    bool in_module = false;
     if (of != std::string::npos) {
         std::string file = where.substr(of + 4);
         if (file != main_file_) {
             auto m = module_files_.find(file);
             info.module = m != module_files_.end() ? m->second : module_of_file(file);
             info.name = first_alias(file, info.name);
+            in_module = true;
         }
+    }
+    if (!in_module) {
+        // gdb may answer with an earlier function whose size covers a
+        // later global label (secondary_startup_64 over common_startup_64
+        // in 6.12's head_64.S); kallsyms, and crash, name the nearest.
+        auto nearest = image_symbol(addr);
+        if (nearest && nearest->offset < info.offset) return nearest;
     }
     if (info.name.empty()) return std::nullopt;
     return info;

@@ -3,9 +3,11 @@
 # dumps (dumps/builds.conf): for every other kernel build, its dumps are made
 # (NETDBG_KVER=KVER dumps/make-dumps.sh) and the integration tests of those
 # scenarios run on them (tests/integration/test_SCENARIO.py, with the crash
-# version builds.conf names); the primary build's real kdumps (SCENARIO-kdump)
-# run the same tests with NETDBG_DUMP_VARIANT=kdump. The answers are checked
-# against each dump's own manifest and drgn, never against another build.
+# version builds.conf names), and gdb's tests on those dumps and on a live
+# guest of the build (test_gdb_dumps.py, test_gdb_live.py); the primary
+# build's real kdumps (SCENARIO-kdump) run the same tests with
+# NETDBG_DUMP_VARIANT=kdump. The answers are checked against each dump's own
+# manifest and drgn, never against another build.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD=${1:?usage: $0 BUILD_DIR}
@@ -14,7 +16,8 @@ CONF="$ROOT/dumps/builds.conf"
 status=0
 summary=()
 
-# run_tests LABEL ENV... -- SCENARIO...: pytest on the scenarios' test files.
+# run_tests LABEL ENV... -- SCENARIO|FILE.py...: pytest on the scenarios'
+# test files (and on the test files named).
 run_tests() {
     local label=$1; shift
     local envs=()
@@ -22,7 +25,7 @@ run_tests() {
     shift
     local files=()
     for s in "$@"; do
-        f="test_${s//-/_}.py"
+        case "$s" in *.py) f=$s ;; *) f="test_${s//-/_}.py" ;; esac
         [ -f "$ROOT/tests/integration/$f" ] && files+=("$f")
     done
     [ ${#files[@]} -gt 0 ] || return 0
@@ -47,8 +50,9 @@ while read -r kver crash dumps; do
         [ ${#kd[@]} -gt 0 ] && run_tests "$kver kdump" NETDBG_DUMP_VARIANT=kdump -- "${kd[@]}"
         continue
     fi
+    # gdb too: on every dump of the build, and on a live guest of it.
     # shellcheck disable=SC2086
-    run_tests "$kver (crash $crash)" NETDBG_KVER="$kver" -- $dumps
+    run_tests "$kver (crash $crash, gdb)" NETDBG_KVER="$kver" -- $dumps test_gdb_dumps.py test_gdb_live.py
 done < <(awk '!/^#/ && NF' "$CONF")
 
 echo

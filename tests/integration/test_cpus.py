@@ -20,6 +20,10 @@ M = manifest(SCENARIO)
 MOD = "nd_cpus"
 SP, MX, DEEP, WD = M["spinner"], M["mutex"], M["deep"], M["watchdog"]
 CPU = SP["cpu"]
+# How a kthread's stack begins on this kernel, as /proc/PID/stack showed it
+# for nd_deep (kthread, ret_from_fork; ret_from_fork_asm on 6.12).
+THREAD_START = [f.split("+")[0] for f in DEEP["stack"][DEEP["stack"].index(
+    next(f for f in DEEP["stack"] if f.startswith("kthread+"))):]]
 
 
 def commands():
@@ -114,10 +118,19 @@ def test_it_holds_the_mutex_its_waiters_wait_for(cpus):
             assert not any(h["name"].startswith(MX["name"]) for h in other["holds"])
 
 
+def preempt_count(prog, cpu):
+    """The CPU's preempt count: the per-CPU __preempt_count (6.1), or
+    pcpu_hot.preempt_count where the kernel moved it there."""
+    try:
+        return per_cpu(prog["__preempt_count"], cpu).value_()
+    except KeyError:
+        return per_cpu(prog["pcpu_hot"], cpu).preempt_count.value_()
+
+
 def test_preempt_count_and_watchdog_against_drgn(cpus, drgn):
     for row in cpus["cpus"]:
         c = row["cpu"]
-        raw = per_cpu(drgn["__preempt_count"], c).value_() & 0xffffffff
+        raw = preempt_count(drgn, c) & 0xffffffff
         assert int(row["preempt_count"]["raw"], 16) == raw
         assert row["preempt_count"]["preempt"] == raw & 0xff
         assert row["softlockup"]["touch_ts"] == per_cpu(drgn["watchdog_touch_ts"], c).value_()
@@ -207,7 +220,7 @@ def test_kstack_of_the_spinner_from_its_cpus_registers(session):
         # pc on the task stack), the module's path, then kthread.
         frames = chain["frames"]
         last = max(i for i, f in enumerate(frames) if f["exact"] and f["stack"] == "task")
-        assert [f["function"] for f in frames[last:]] == SP["path"] + ["kthread", "ret_from_fork"], funcs
+        assert [f["function"] for f in frames[last:]] == SP["path"] + THREAD_START, funcs
         assert all(f["stack"] == "task" for f in frames[last:])
 
 

@@ -34,6 +34,7 @@
 #include <linux/sched/clock.h>
 #include <linux/uaccess.h>
 #include <linux/string.h>
+#include "nd_locks.h"
 
 #define ND_SPIN_CPU	1
 
@@ -180,9 +181,8 @@ static int nd_start(struct nd_thread *t)
 /* ---- status ------------------------------------------------------------------------- */
 static int nd_proc_show(struct seq_file *m, void *v)
 {
-	unsigned long owner = atomic_long_read(&nd_cpus_mutex.owner);
-	struct list_head *p;
-	int i, n = 0;
+	unsigned long owner = nd_mutex_owner_word(&nd_cpus_mutex);
+	int i;
 
 	for (i = 0; i < ARRAY_SIZE(nd_threads); i++) {
 		struct nd_thread *t = &nd_threads[i];
@@ -195,16 +195,7 @@ static int nd_proc_show(struct seq_file *m, void *v)
 	/* ADDR owner-word owner-task */
 	seq_printf(m, "mutex=0x%px 0x%lx 0x%px\n", &nd_cpus_mutex, owner, (void *)(owner & ~7UL));
 	seq_puts(m, "mutex_waiters=");
-	raw_spin_lock(&nd_cpus_mutex.wait_lock);
-	list_for_each(p, &nd_cpus_mutex.wait_list) {
-		/* struct mutex_waiter { list, task, ... } */
-		struct task_struct *tsk = *(struct task_struct **)(p + 1);
-
-		seq_printf(m, "%s%d", n ? " " : "", tsk->pid);
-		if (++n > 64)
-			break;
-	}
-	raw_spin_unlock(&nd_cpus_mutex.wait_lock);
+	nd_show_mutex_waiters(m, &nd_cpus_mutex);
 	seq_putc(m, '\n');
 	/* spinning cpu spins start_ns last_arrival_ns mutex_taken_ns */
 	seq_printf(m, "spin=%d %d %lu %llu %llu %llu\n", READ_ONCE(nd_spinning), nd_spin_cpu,

@@ -78,10 +78,7 @@
 #include <net/sock.h>
 #include <net/inet_sock.h>
 #include <net/net_namespace.h>
-#ifdef CONFIG_PREEMPT_RT
-#include <linux/rtmutex.h>
-#include <linux/rbtree.h>
-#endif
+#include "nd_locks.h"
 
 /* kernel/rcu/tree.c, exported (GPL) but declared only in kernel/rcu/rcu.h */
 extern unsigned long rcu_get_gp_seq(void);
@@ -140,29 +137,6 @@ struct nd_rwsem_waiter {		/* kernel/locking/rwsem.c */
 	unsigned long timeout;
 	bool handoff_set;
 };
-
-struct nd_list_task_waiter {		/* mutex_waiter, semaphore_waiter */
-	struct list_head list;
-	struct task_struct *task;
-};
-
-#ifdef CONFIG_PREEMPT_RT
-struct nd_rt_waiter_node {
-	struct rb_node entry;
-	int prio;
-	u64 deadline;
-};
-
-/* As 6.6 has it, and 6.1.192 too (a stable backport of "locking/rtmutex:
- * Fix task->pi_waiters integrity"); older kernels had two bare rb_nodes. */
-struct nd_rt_mutex_waiter {		/* kernel/locking/rtmutex_common.h */
-	struct nd_rt_waiter_node tree;	/* in rt_mutex_base.waiters, first */
-	struct nd_rt_waiter_node pi_tree;
-	struct task_struct *task;
-};
-#define ND_RWBASE_READER_BIAS	(1U << 31)	/* kernel/locking/rwbase_rt.c */
-#define ND_RWBASE_WRITER_BIAS	(1U << 30)
-#endif
 
 /* ---- threads ---------------------------------------------------------------- */
 struct nd_thread {
@@ -604,15 +578,8 @@ static void nd_show_rwsem(struct seq_file *m, const char *key, struct rw_semapho
 
 static void nd_show_list_tasks(struct seq_file *m, const char *key, struct list_head *head)
 {
-	struct nd_list_task_waiter *w;
-	int n = 0;
-
 	seq_printf(m, "%s=", key);
-	list_for_each_entry(w, head, list) {
-		seq_printf(m, "%s%d", n ? " " : "", w->task->pid);
-		if (++n > 64)
-			break;
-	}
+	nd_show_list_waiters(m, head, 0);
 	seq_putc(m, '\n');
 }
 
@@ -656,22 +623,12 @@ static int nd_proc_show(struct seq_file *m, void *v)
 	raw_spin_unlock_irq(&nd_never_done.wait.lock);
 	seq_putc(m, '\n');
 
-#ifdef CONFIG_PREEMPT_RT
-	owner = (unsigned long)READ_ONCE(nd_flush_mutex.rtmutex.owner);
-#else
-	owner = atomic_long_read(&nd_flush_mutex.owner);
-#endif
+	owner = nd_mutex_owner_word(&nd_flush_mutex);
 	seq_printf(m, "flush_mutex=0x%px 0x%lx 0x%px %lu\n", &nd_flush_mutex, owner,
 		   (void *)(owner & ~7UL), owner & 7);
-#ifdef CONFIG_PREEMPT_RT
 	seq_puts(m, "flush_mutex_waiters=");
-	nd_show_rt_waiters(m, &nd_flush_mutex.rtmutex, false, 0);
+	nd_show_mutex_waiters(m, &nd_flush_mutex);
 	seq_putc(m, '\n');
-#else
-	raw_spin_lock(&nd_flush_mutex.wait_lock);
-	nd_show_list_tasks(m, "flush_mutex_waiters", &nd_flush_mutex.wait_list);
-	raw_spin_unlock(&nd_flush_mutex.wait_lock);
-#endif
 	seq_printf(m, "flush_work=0x%px nd_flush_work_fn nd_flush_wq %d %d %d\n", &nd_flush_work,
 		   ND_FLUSH_CPU, nd_flush_queued, work_pending(&nd_flush_work));
 	seq_printf(m, "flush_wq=0x%px\n", nd_flush_wq);
