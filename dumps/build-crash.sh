@@ -16,6 +16,12 @@ set -eu
 
 VER=${1:-8.0.6}
 OUT="$CACHE/crash-$VER"
+# One build at a time: `make check` may have started one in the background
+# (nice'd, beside the compiles); a second caller waits for it, then finds
+# it done.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.crash-$VER.lock"
+flock 9
 if [ -x "$OUT/crash" ] && [ -f "$OUT/defs.h" ] && "$OUT/crash" --version 2>/dev/null | grep -q "^crash $VER\$"; then
     log "crash $VER: up to date: $OUT/crash"
     exit 0
