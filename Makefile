@@ -12,7 +12,7 @@ CRASH_EXT_DIR ?= /usr/lib/crash/extensions
 BIN_DIR ?= /usr/local/bin
 
 # gdb and python3-dev: the gdb front end is built against the Python gdb embeds.
-BUILD_PACKAGES := g++ cmake make python3 libfmt-dev nlohmann-json3-dev libcxxopts-dev libgtest-dev crash gdb python3-dev
+BUILD_PACKAGES := g++ cmake make pkg-config python3 libfmt-dev nlohmann-json3-dev libcxxopts-dev libgtest-dev libdw-dev crash gdb python3-dev
 TEST_PACKAGES := python3 python3-pytest python3-pytest-xdist python3-drgn python3-jsonschema graphviz
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 FUZZ_BUILD ?= build-fuzz

@@ -419,3 +419,25 @@ std::optional<CpuRegisters> CrashTarget::cpu_registers(int cpu) {
 }
 
 }  // namespace netdbg::crashglue
+
+namespace netdbg::crashglue {
+
+// crash reads the kernel's DWARF from namelist_debug when the debug info
+// is a separate file, else from namelist (the vmlinux given).
+std::optional<std::string> CrashTarget::kernel_debug_file() {
+    const char* f = pc->namelist_debug ? pc->namelist_debug : pc->namelist;
+    if (!f || !*f) return std::nullopt;
+    return std::string(f);
+}
+
+// The .ko `mod -s` loaded (struct load_module, MOD_LOAD_SYMS).
+std::optional<std::string> CrashTarget::module_debug_file(const std::string& module) {
+    for (int i = 0; i < st->mods_installed; ++i) {
+        const struct load_module* lm = &st->load_modules[i];
+        if (!(lm->mod_flags & MOD_LOAD_SYMS) || module != lm->mod_name || !lm->mod_namelist[0]) continue;
+        return std::string(lm->mod_namelist);
+    }
+    return std::nullopt;
+}
+
+}  // namespace netdbg::crashglue

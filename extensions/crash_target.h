@@ -38,6 +38,9 @@ public:
     // (diskdump.c) and ELF (netdump.c) dumps.
     std::optional<CpuRegisters> cpu_registers(int cpu) override;
 
+    std::optional<std::string> kernel_debug_file() override;
+    std::optional<std::string> module_debug_file(const std::string& module) override;
+
     // The front end points this at its "output is broken" flag while a
     // command runs, so walks stop once nobody reads their output.
     void set_stop_flag(const bool* flag) { stop_flag_ = flag; }

@@ -736,3 +736,20 @@ std::size_t GdbTarget::thread_size() {
 }
 
 }  // namespace netdbg::gdbglue
+
+namespace netdbg::gdbglue {
+
+std::optional<std::string> GdbTarget::kernel_debug_file() {
+    if (main_file_.empty()) return std::nullopt;
+    return main_file_;
+}
+
+// The .ko netdbg-load-modules gave add-symbol-file (a copy without section
+// addresses for 6.12's; its DWARF is the same).
+std::optional<std::string> GdbTarget::module_debug_file(const std::string& module) {
+    for (const auto& [file, name] : module_files_)
+        if (name == module) return file;
+    return std::nullopt;
+}
+
+}  // namespace netdbg::gdbglue

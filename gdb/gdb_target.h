@@ -45,6 +45,8 @@ public:
     // Each vCPU is a gdb thread with its registers, in an ELF dump (one per
     // NT_PRSTATUS note) and on a gdbstub; read once per command.
     std::optional<CpuRegisters> cpu_registers(int cpu) override;
+    std::optional<std::string> kernel_debug_file() override;
+    std::optional<std::string> module_debug_file(const std::string& module) override;
 
     // --- gdb side ---------------------------------------------------------
     // A symbol's address as gdb's symbol tables have it (no load offset).

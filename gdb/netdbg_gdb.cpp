@@ -17,7 +17,7 @@
 #include "gdb_target.h"
 #include "kaslr.h"
 #include "core/kernel.h"
-#include "module_list.h"
+#include "kernel/module/module_sections.h"
 #include "kernel/net/netdevice.h"
 #include "py.h"
 

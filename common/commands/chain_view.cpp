@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/table.h"
+#include "kernel/sched/inlined_calls.h"
 
 namespace netdbg {
 
@@ -28,10 +29,14 @@ void render_frames(Kernel& k, const KernelStack& s, const std::string& indent, O
     Table t({">#", "STACK", "SLOT", "PC", "FUNCTION"}, indent);
     for (std::size_t i = 0; i < s.frames.size(); ++i) {
         const OrcFrame& f = s.frames[i];
+        std::string stack = f.stack.empty() ? "-" : f.stack;
+        std::string slot = f.slot ? fmt::format("{:016x}", f.slot) : std::string("regs");
+        // Inlined calls first, innermost on top, as drgn's stack_trace() prints them.
+        for (const std::string& fn : inlined_calls(k, f.pc, f.exact))
+            t.row({"", stack, slot, fmt::format("{:016x}", f.pc), fn + " (inlined)"});
         std::string func = k.symbolize(f.pc);
         if (f.exact) func += f.slot ? "  <- interrupted here" : "  <- RIP";
-        t.row({fmt::format("#{}", i), f.stack.empty() ? "-" : f.stack,
-               f.slot ? fmt::format("{:016x}", f.slot) : std::string("regs"), fmt::format("{:016x}", f.pc), func});
+        t.row({fmt::format("#{}", i), stack, slot, fmt::format("{:016x}", f.pc), func});
     }
     t.render(out);
 }
@@ -61,6 +66,7 @@ json chain_json(Kernel& k, const KernelStack& s) {
         fj["offset"] = sym ? json(sym->offset) : json(nullptr);
         fj["module"] = sym && !sym->module.empty() ? json(sym->module) : json(nullptr);
         fj["symbol"] = k.symbolize(f.pc);
+        fj["inlined"] = inlined_calls(k, f.pc, f.exact);  // innermost first
         j["frames"].push_back(fj);
     }
     j["problems"] = s.problems;

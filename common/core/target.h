@@ -80,6 +80,12 @@ public:
     // The registers of a CPU (Linux's CPU number) as the dump or the stub
     // has them, or nullopt when the debugger has none for it.
     virtual std::optional<CpuRegisters> cpu_registers(int /*cpu*/) { return std::nullopt; }
+
+    // The debug files the debugger reads: the kernel image's (vmlinux), and
+    // a module's .ko once its symbols are loaded (crash: mod -s; gdb:
+    // netdbg-load-modules). For the inlined calls at a return address.
+    virtual std::optional<std::string> kernel_debug_file() { return std::nullopt; }
+    virtual std::optional<std::string> module_debug_file(const std::string& /*module*/) { return std::nullopt; }
 };
 
 }  // namespace netdbg

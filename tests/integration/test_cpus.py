@@ -254,3 +254,24 @@ def test_gdb_gives_the_same_answers(session):
     assert json_of(parts[0]) == json_of(session[0])
     assert json_of(parts[1]) == json_of(session[2])
     assert json_of(parts[2]) == json_of(session[4])
+
+
+def test_kstack_shows_the_calls_inlined_at_each_frame(session, drgn):
+    t = json_of(session[2])["tasks"][0]
+    frames = t["call_chain"]["frames"]
+    # The module says which of its calls the compiler inlined.
+    inlined = {f["function"]: f["inlined"] for f in frames if f["module"] == MOD and f["inlined"]}
+    assert inlined == DEEP["inlined"]
+    assert "nd_deep_inline (inlined)" in session[3]
+    # vmlinux's frames: as drgn's stack_trace() groups its inline frames by pc.
+    by_pc = {}
+    from drgn import Object
+    for f in drgn.stack_trace(Object(drgn, "struct task_struct *", value=int(DEEP["task"], 16))):
+        by_pc.setdefault(f.pc, []).append(f.name if f.is_inline else None)
+    compared = 0
+    for f in frames:
+        names = by_pc.get(int(f["pc"], 16))
+        if f["module"] is None and names:
+            assert f["inlined"] == [n for n in names if n], f
+            compared += 1
+    assert compared >= 3

@@ -9,7 +9,7 @@
 
 #include "core/kernel.h"
 
-namespace netdbg::gdbglue {
+namespace netdbg {
 
 // mod->sect_attrs (CONFIG_SYSFS): struct module_sect_attrs.
 struct ModuleSectionLayout {
@@ -36,4 +36,4 @@ struct KernelModule {
 std::vector<KernelModule> modules_with_sections(Kernel& k, std::vector<std::string>* problems,
                                                 std::size_t max = 4096);
 
-}  // namespace netdbg::gdbglue
+}  // namespace netdbg

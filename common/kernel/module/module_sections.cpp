@@ -1,8 +1,8 @@
-#include "module_list.h"
+#include "kernel/module/module_sections.h"
 
 #include "kernel/module/module.h"
 
-namespace netdbg::gdbglue {
+namespace netdbg {
 
 ModuleSectionLayout::ModuleSectionLayout(Kernel& k) {
     Target& t = k.target();
@@ -66,4 +66,4 @@ std::vector<KernelModule> modules_with_sections(Kernel& k, std::vector<std::stri
     return out;
 }
 
-}  // namespace netdbg::gdbglue
+}  // namespace netdbg
