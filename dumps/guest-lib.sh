@@ -58,9 +58,9 @@ modules_json() { # /proc/modules as a JSON array of {name,size,address}
 kv() { # kv FILE KEY : value of a key=value line
     sed -n "s/^$2=//p" "$1"
 }
-manifest_header() { # manifest_header SCENARIO : the common leading keys (no braces)
+manifest_header() { # manifest_header SCENARIO : the common leading keys (no braces); cpus: online CPUs, whatever this shell's affinity (nproc follows it)
     printf '"format":1,"scenario":%s,"kernel_release":%s,"cpus":%s,"uptime_at_manifest":%s' \
-        "$(jstr "$1")" "$(jstr "$(uname -r)")" "$(nproc)" "$(cut -d' ' -f1 /proc/uptime)"
+        "$(jstr "$1")" "$(jstr "$(uname -r)")" "$(grep -c '^processor' /proc/cpuinfo)" "$(cut -d' ' -f1 /proc/uptime)"
 }
 quiet_console() { # keep kernel messages off the manifest line
     echo "1 4 1 7" > /proc/sys/kernel/printk

@@ -39,6 +39,7 @@ def session():
         "uninterruptible --for 1x",                  # 18
         "complete uninterruptible --gr",             # 19: --group or --graph
         "complete aclist --json --a",                # 20
+        "p (unsigned long)rtnl_mutex.rtmutex.owner",  # 21: gdb's own read, PREEMPT_RT
     ]
     parts, raw = run_gdb(commands, scenario=SCENARIO, modules_dir=MODULES)
     return parts
@@ -68,8 +69,9 @@ def test_rtnl_owner_and_waiters(session):
     assert [w["pid"] for w in j["waiters"]] == [w["pid"] for w in M["rtnl_waiters"]]
     for w, mw in zip(j["waiters"], M["rtnl_waiters"]):
         assert w["wait_function"] == mw["wchan"]
-    # gdb's own read of the owner word, flags stripped.
-    word = int(session[15].split("=")[1]) & (2**64 - 1)
+    # gdb's own read of the owner word (an rt_mutex's on PREEMPT_RT), flags stripped.
+    read = session[15] if "=" in session[15] else session[21]
+    word = int(read.split("=")[1]) & (2**64 - 1)
     assert int(j["owner"]["task"], 16) == word & ~7
 
 

@@ -85,7 +85,7 @@ ctl netpoll 2 5 6
 [ "$(thread_field nd_napi_netpoll 3)" = holding ] || fail "nd_napi_netpoll: $(sed -n 's/^nd_napi_netpoll=//p' $ND_CTL)"
 # Last: from here on CPU 3 spins with BH disabled (RCU cannot end a grace
 # period, nothing else runs there); keep this shell and its children off it.
-HEADER=$(manifest_header napi)   # before taskset: nproc follows the affinity
+HEADER=$(manifest_header napi)
 taskset -p 0x7 $$ > /dev/null || fail "taskset"
 ctl softirq 3 3 4
 sleep 1
