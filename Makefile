@@ -12,11 +12,11 @@ CRASH_EXT_DIR ?= /usr/lib/crash/extensions
 BIN_DIR ?= /usr/local/bin
 
 # gdb and python3-dev: the gdb front end is built against the Python gdb embeds.
-BUILD_PACKAGES := g++ cmake make pkg-config python3 libfmt-dev nlohmann-json3-dev libcxxopts-dev libgtest-dev libdw-dev crash gdb python3-dev
-TEST_PACKAGES := python3 python3-pytest python3-pytest-xdist python3-drgn python3-jsonschema graphviz
+BUILD_PACKAGES := g++ cmake make pkg-config python3 libfmt-dev nlohmann-json3-dev libcxxopts-dev libgtest-dev libdw-dev libtraceevent-dev crash gdb python3-dev
+TEST_PACKAGES := python3 python3-pytest python3-pytest-xdist python3-drgn python3-jsonschema graphviz trace-cmd
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 FUZZ_BUILD ?= build-fuzz
-FUZZ_TARGETS := fuzz_list fuzz_sched fuzz_net fuzz_workq fuzz_waits
+FUZZ_TARGETS := fuzz_list fuzz_sched fuzz_net fuzz_workq fuzz_ftrace fuzz_waits
 
 .PHONY: all build deps install demo check unit asan integration crash matrix dumps bench clean fuzz fuzz-build fuzz-short
 
@@ -103,6 +103,8 @@ fuzz: fuzz-build
 bench: build
 	@dumps/need-packages.sh python3 python3-drgn util-linux
 	$(PY3) bench/run.py --build $(CURDIR)/$(BUILD)
+	@dumps/need-packages.sh trace-cmd
+	$(PY3) bench/ftrace.py --build $(CURDIR)/$(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -82,6 +82,7 @@ for scen in "$@"; do
     waits) session "$scen" "uninterruptible --group" "lockowner nd_rwsem_r" "lockowner nd_sem" ;;
     cpus) session "$scen" "cpus" "kstack $(cpus_deep_pid)" ;;
     txhang) session "$scen" "netdev" "netdev tx0 -q" "netdev -s" ;;
+    ftrace) session "$scen" "ftrace --stalls" "ftrace -c 3 --last 8" ;;
     *) session "$scen" "netdbg" "uninterruptible --group" ;;
     esac
     ran=$((ran + 1))

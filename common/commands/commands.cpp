@@ -38,6 +38,7 @@ const std::vector<Command>& commands() {
         netdev_command(),
         cpus_command(),
         kstack_command(),
+        ftrace_command(),
     };
     return table;
 }

@@ -16,5 +16,6 @@ Command workq_command();
 Command netdev_command();
 Command cpus_command();
 Command kstack_command();
+Command ftrace_command();
 
 }  // namespace netdbg

@@ -22,6 +22,8 @@ EXAMPLES = {
     "taskfix": ("rtnl-stuck", ["taskfix -n", "taskfix", "taskfix"]),
     "workq": ("reset-after-remove", ["workq --busy", "workq --func nd_rr_reset_work_fn"]),
     "cpus": [("cpus", ["cpus"], ["nd_cpus"]), ("waits", ["cpus"], ["nd_waits"])],
+    "ftrace": ("ftrace", ["ftrace --stalls", "ftrace -c 3 --last 8", "ftrace --since 21.5 --first 6 -e workqueue"],
+               ["nd_ftrace"]),
     "kstack": ("cpus", [f"kstack {manifest('cpus')['deep']['pid']}", "kstack -a"], ["nd_cpus"]),
 }
 
