@@ -17,6 +17,9 @@ taskset -p 0x7 $$ >/dev/null || fail "taskset"
 mount -t tracefs nodev $T 2>/dev/null
 [ -r $T/trace ] || fail "no tracefs at $T"
 grep -q '^1' $T/tracing_on || fail "tracing is off"
+# CPU 3's buffer is 256 KiB: its ticks and softirqs alone fill 16 KiB in
+# under a second, and the copy must still be in it at the stall.
+echo 256 > $T/per_cpu/cpu$STALL_CPU/buffer_size_kb || fail "resizing CPU $STALL_CPU's buffer"
 insmod /lib/modules/$MOD.ko || fail "insmod $MOD.ko failed"
 
 churn() { # churn SECONDS : fork and exec on CPUs 0-2 (sched_switch, workqueue, irq events)
@@ -62,8 +65,8 @@ echo "netdbg-init: nd_ftrace_stall_fn spins with interrupts off on CPU $(kv $ND_
 churn 8
 quiet_console
 STATS=$(stats_json)
-printf 'NETDBG-MANIFEST {%s,"trace_clock":%s,"buffer_size_kb":%s,"stall":{"cpu":%s,"pid":%s,"comm":%s,"work":%s,"function":%s,"workqueue":%s,"trace_local_ns":%s,"trace_global_ns":%s,"local_clock_ns":%s},"trace_copy_uptime":%s,"trace":%s,"per_cpu_stats":%s,"modules":%s}\n' \
-    "$(manifest_header ftrace)" "$(jstr "$(cat $T/trace_clock)")" "$(cat $T/buffer_size_kb)" \
+printf 'NETDBG-MANIFEST {%s,"trace_clock":%s,"buffer_size_kb":%s,"stall_cpu_buffer_size_kb":%s,"stall":{"cpu":%s,"pid":%s,"comm":%s,"work":%s,"function":%s,"workqueue":%s,"trace_local_ns":%s,"trace_global_ns":%s,"local_clock_ns":%s},"trace_copy_uptime":%s,"trace":%s,"per_cpu_stats":%s,"modules":%s}\n' \
+    "$(manifest_header ftrace)" "$(jstr "$(cat $T/trace_clock)")" "$(cat $T/per_cpu/cpu0/buffer_size_kb)" "$(cat $T/per_cpu/cpu$STALL_CPU/buffer_size_kb)" \
     "$(kv $ND_CTL cpu)" "$(kv $ND_CTL pid)" "$(jstr "$(kv $ND_CTL comm)")" "$(jstr "$(kv $ND_CTL work)")" \
     "$(jstr "$(kv $ND_CTL function)")" "$(jstr "$(kv $ND_CTL workqueue)")" \
     "$(kv $ND_CTL trace_local_ns)" "$(kv $ND_CTL trace_global_ns)" "$(kv $ND_CTL local_clock_ns)" "$COPY_UPTIME" \
