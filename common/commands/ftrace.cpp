@@ -293,6 +293,7 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
     c.instance = *inst;
     if (!c.instance.buffer) throw Error("ftrace: the trace instance has no ring buffer (tracing never allocated it)");
     c.rings = read_ring_buffers(k, c.instance.buffer, max_pages);
+    std::size_t page_size = c.rings.empty() ? k.get<RingBufferLayout>().page_size : c.rings.front().page_size;
     c.formats = read_event_formats(k);
     for (const std::string& p : c.formats.problems) findings.push_back({"format", -1, p});
     c.clock = trace_clock_map(k, c.instance.clock);
@@ -383,7 +384,7 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
     std::unique_ptr<EventPrinter> printer;
     bool want_events = !o.has("stalls") || o.has("json");
     if (want_events || o.has("output")) {
-        printer = std::make_unique<EventPrinter>(c.formats, ncpu, k.get<RingBufferLayout>().page_size);
+        printer = std::make_unique<EventPrinter>(c.formats, ncpu, page_size);
         for (const std::string& p : printer->problems()) findings.push_back({"format", -1, p});
         for (const auto& [pid, comm] : c.comms) printer->add_comm(pid, comm);
         for (const auto& [addr, sym] : event_functions(k, shown)) printer->add_address(addr, sym);
@@ -397,7 +398,7 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
         in.formats = &c.formats;
         in.rings = &c.rings;
         in.cpus = ncpu;
-        in.page_size = k.get<RingBufferLayout>().page_size;
+        in.page_size = page_size;
         in.clock = c.instance.clock.empty() ? "local" : c.instance.clock;
         in.clocks = {"local", "global", "counter", "uptime", "perf", "mono", "mono_raw", "boot", "tai", "x86-tsc"};
         in.comms = c.comms;

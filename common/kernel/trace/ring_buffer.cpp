@@ -11,7 +11,7 @@ RingBufferLayout::RingBufferLayout(Kernel& k) : cpu(k.target(), "ring_buffer_per
     Target& t = k.target();
     StructLayout tb(t, "trace_buffer");
     tb_buffers = tb.require("buffers");
-    tb_cpus = tb.require("cpus");
+    tb_subbuf_order = tb.find("subbuf_order");
     c_cpu = cpu.require("cpu");
     c_nr_pages = cpu.require("nr_pages");
     c_pages = cpu.require("pages");
@@ -171,7 +171,7 @@ RingPage read_page(Kernel& k, const BufferPage& bp, CpuRing& ring) {
     p.bpage = bp.addr;
     p.data = bp.data;
     p.read = bp.read;
-    p.bytes.resize(L.page_size);
+    p.bytes.resize(ring.page_size);
     if (!bp.data || !k.mem().read(bp.data, p.bytes.data(), p.bytes.size())) {
         ring.problems.push_back(fmt::format("page {:016x} (buffer_page {:016x}) is unreadable (excluded from the dump?)",
                                             bp.data, bp.addr));
@@ -228,6 +228,14 @@ std::vector<CpuRing> read_ring_buffers(Kernel& k, addr_t trace_buffer, std::size
     Memory& mem = k.mem();
     auto buffers = mem.read_u64(trace_buffer + L.tb_buffers.offset);
     if (!buffers) throw Error(fmt::format("trace_buffer {:016x} is unreadable", trace_buffer));
+    std::size_t page_size = L.page_size;
+    if (L.tb_subbuf_order) {
+        auto order = mem.read_u32(trace_buffer + L.tb_subbuf_order->offset);
+        if (!order) throw Error(fmt::format("trace_buffer {:016x} is unreadable", trace_buffer));
+        if (*order > 10)  // MAX_PAGE_ORDER
+            throw Error(fmt::format("trace_buffer {:016x}: subbuf_order {} is out of range", trace_buffer, *order));
+        page_size <<= *order;
+    }
     std::vector<CpuRing> out;
     int ncpu = k.target().cpu_count();
     for (int cpu = 0; cpu < ncpu; ++cpu) {
@@ -237,6 +245,7 @@ std::vector<CpuRing> read_ring_buffers(Kernel& k, addr_t trace_buffer, std::size
         CpuRing ring;
         ring.cpu = cpu;
         ring.cpu_buffer = *cb;
+        ring.page_size = page_size;
         auto o = Object::read(mem, *cb, L.cpu_span.end, L.cpu_span.begin);
         if (!o) {
             ring.problems.push_back(fmt::format("ring_buffer_per_cpu {:016x} is unreadable", *cb));

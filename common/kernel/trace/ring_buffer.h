@@ -18,8 +18,10 @@ namespace netdbg {
 
 struct RingBufferLayout {
     explicit RingBufferLayout(Kernel& k);
-    // struct trace_buffer
-    MemberInfo tb_buffers, tb_cpus;
+    // struct trace_buffer; subbuf_order on 6.8+ (ring_buffer_subbuf_order_set()):
+    // its data pages are sub-buffers of PAGE_SIZE << subbuf_order
+    MemberInfo tb_buffers;
+    std::optional<MemberInfo> tb_subbuf_order;
     // struct ring_buffer_per_cpu
     StructLayout cpu;
     MemberInfo c_cpu, c_nr_pages, c_pages, c_head_page, c_tail_page, c_commit_page, c_reader_page, c_entries,
@@ -31,7 +33,7 @@ struct RingBufferLayout {
     Span bp_span;
     // struct buffer_data_page
     std::size_t dp_time_stamp = 0, dp_commit = 0, dp_data = 16;
-    std::size_t page_size = 4096;  // a data page: PAGE_SIZE
+    std::size_t page_size = 4096;  // PAGE_SIZE
 };
 
 // include/linux/ring_buffer.h: enum ring_buffer_type.
@@ -67,6 +69,7 @@ struct CpuRing {
     int cpu = 0;
     addr_t cpu_buffer = 0;
     std::uint64_t nr_pages = 0;
+    std::size_t page_size = 4096;  // of a data page (a sub-buffer)
     // The buffer's counters (what per_cpu/cpuN/stats prints).
     std::uint64_t entries = 0, overrun = 0, commit_overrun = 0, entries_bytes = 0, dropped_events = 0, read = 0,
                   read_bytes = 0;
