@@ -22,7 +22,7 @@ EXAMPLES = {
     "taskfix": ("rtnl-stuck", ["taskfix -n", "taskfix", "taskfix"]),
     "workq": ("reset-after-remove", ["workq --busy", "workq --func nd_rr_reset_work_fn"]),
     "cpus": [("cpus", ["cpus"], ["nd_cpus"]), ("waits", ["cpus"], ["nd_waits"])],
-    "ftrace": ("ftrace", ["ftrace --stalls", "ftrace -c 3 --last 8", "ftrace --since 21.5 --first 6 -e workqueue"],
+    "ftrace": ("ftrace", ["ftrace --stalls", "ftrace -c 3 --last 8", f"ftrace --since {manifest('ftrace')['stall']['trace_global_ns'] / 1e9 - 1:.1f} -e workqueue --first 8"],
                ["nd_ftrace"]),
     "kstack": ("cpus", [f"kstack {manifest('cpus')['deep']['pid']}", "kstack -a"], ["nd_cpus"]),
 }
