@@ -243,12 +243,62 @@ std::optional<MemberInfo> CrashTarget::member(const std::string& type, const std
     return MemberInfo{static_cast<std::size_t>(offset), static_cast<std::size_t>(size)};
 }
 
+// Every enumerator of NAME's enum, from one `ptype NAME`: a gdb lookup of
+// a name costs 20-60 ms on a vmlinux without an index, and readers ask for
+// several constants of one enum (the __LINK_STATE_* bits, WORK_STRUCT_*).
+// gdb prints " = VALUE" only where an enumerator does not follow the one
+// before it by 1 (c_type_print_base_1()).
+void CrashTarget::load_enumerators(const std::string& name) {
+    std::unique_ptr<FILE, int (*)(FILE*)> out(std::tmpfile(), &std::fclose);
+    if (!out) return;
+    std::string cmd = "ptype " + name;
+    int ok = 0;
+    FILE* f = out.get();
+    guarded("gdb ptype", [&] { ok = gdb_pass_through(cstr(cmd), f, GNU_RETURN_ON_ERROR); });
+    if (!ok) return;
+    std::rewind(f);
+    std::string text;
+    char line[BUFSIZE];
+    while (std::fgets(line, sizeof line, f)) text += line;
+    auto open = text.find('{'), close = text.rfind('}');
+    if (text.rfind("type = enum", 0) != 0 || open == std::string::npos || close == std::string::npos || close < open)
+        return;
+    std::int64_t next = 0;
+    std::size_t pos = open + 1;
+    while (pos < close) {
+        std::size_t comma = std::min(text.find(',', pos), close);
+        std::string item = text.substr(pos, comma - pos);
+        pos = comma + 1;
+        auto eq = item.find('=');
+        auto trim = [](std::string s) {
+            s.erase(0, s.find_first_not_of(" \t\n"));
+            s.erase(s.find_last_not_of(" \t\n") + 1);
+            return s;
+        };
+        std::string enumerator = trim(item.substr(0, eq));
+        if (eq != std::string::npos) {
+            std::string v = trim(item.substr(eq + 1));
+            char* end = nullptr;
+            long long parsed = std::strtoll(v.c_str(), &end, 0);
+            if (v.empty() || *end) return;  // not a number: leave it to enumerator_value()
+            next = parsed;
+        }
+        if (enumerator.empty()) return;
+        enumerators_[enumerator] = next++;
+    }
+}
+
 std::optional<std::int64_t> CrashTarget::enum_value(const std::string& name) {
+    if (auto it = enumerators_.find(name); it != enumerators_.end()) return it->second;
+    load_enumerators(name);
+    if (auto it = enumerators_.find(name); it != enumerators_.end()) return it->second;
     long value = 0;
     int found = 0;
     guarded("enumerator_value", [&] { found = enumerator_value(cstr(name), &value); });
-    if (!found) return std::nullopt;
-    return static_cast<std::int64_t>(value);
+    std::optional<std::int64_t> v;
+    if (found) v = static_cast<std::int64_t>(value);
+    enumerators_[name] = v;
+    return v;
 }
 
 int CrashTarget::cpu_count() { return kt->cpus > 0 ? kt->cpus : 1; }

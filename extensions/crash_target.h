@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/target.h"
@@ -47,7 +48,10 @@ public:
 
 private:
     std::optional<std::string> gdb_whatis(const std::string& name);
+    void load_enumerators(const std::string& name);
     const bool* stop_flag_ = nullptr;
+    // Enumerators by name, and those gdb does not know (nullopt).
+    std::unordered_map<std::string, std::optional<std::int64_t>> enumerators_;
 };
 
 }  // namespace netdbg::crashglue
