@@ -270,3 +270,46 @@ TEST(NetdevTodo, MissingLayoutMakesTheReaderInactive) {
     s.t.remove_member("net_device", "todo_list");
     EXPECT_FALSE(s.find());
 }
+
+TEST(NetdevTodo, UnregisterCountsSayWhetherAnyDeviceCanBeWaitedFor) {
+    NetdevScenario s;
+    constexpr addr_t kInitNet = 0xffffffff83200000ULL, kNetList = 0xffffffff83201000ULL,
+                     kPernet = 0xffffffff83202000ULL, kGlobal = 0xffffffff83203000ULL;
+    s.t.add_struct("net", 0x200, {{"list", 0, 16}, {"dev_base_head", 16, 16}, {"dev_unreg_count", 0x40, 4}});
+    s.t.add_struct("rw_semaphore", 40, {{"count", 0, 8}, {"owner", 8, 8}});
+    s.t.map(kInitNet, 0x200);
+    s.t.add_symbol("init_net", kInitNet, std::string("struct net"));
+    s.t.map(kNetList, 16);
+    s.t.add_symbol("net_namespace_list", kNetList, std::string("struct list_head"));
+    s.img.list_init(kNetList);
+    s.img.list_add_tail(kInitNet, kNetList);
+    addr_t other = s.img.alloc("net");
+    s.img.list_add_tail(other, kNetList);
+    s.t.map(kPernet, 40);
+    s.t.add_symbol("pernet_ops_rwsem", kPernet, std::string("struct rw_semaphore"));
+    auto may = [&] {
+        Kernel k(s.t);
+        return devices_may_be_unregistering(k);
+    };
+    EXPECT_FALSE(may());  // every listed namespace counts 0, pernet_ops_rwsem is free
+    s.img.write(other, "net", "dev_unreg_count", 1);
+    EXPECT_TRUE(may());
+    s.img.write(other, "net", "dev_unreg_count", 0);
+    // A reader: cleanup_net() may be unregistering the devices of namespaces off the list.
+    s.t.poke_as<std::uint64_t>(kPernet, 0x100);
+    EXPECT_TRUE(may());
+    s.t.poke_as<std::uint64_t>(kPernet, 0);
+    // A looping namespace list proves nothing.
+    s.t.poke_as<std::uint64_t>(other, other);  // other->list.next = itself
+    EXPECT_TRUE(may());
+    s.img.list_init(kNetList);
+    s.img.list_add_tail(kInitNet, kNetList);
+    EXPECT_FALSE(may());
+    // 6.6+: the global count alone decides.
+    s.t.map(kGlobal, 4);
+    s.t.add_symbol("dev_unreg_count", kGlobal, std::string("atomic_t"));
+    s.img.write(kInitNet, "net", "dev_unreg_count", 1);
+    EXPECT_FALSE(may());
+    s.t.poke_as<std::uint32_t>(kGlobal, 2);
+    EXPECT_TRUE(may());
+}

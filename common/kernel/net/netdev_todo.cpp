@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "kernel/net/netdevice.h"
 #include "kernel/sched/snapshot.h"
 #include "kernel/waits/finder.h"
 #include "kernel/waits/object_cache.h"
@@ -44,6 +45,35 @@ NetdevTodoLayout::NetdevTodoLayout(Kernel& k) {
                           "NETREG_RELEASED", "NETREG_DUMMY"})
         if (auto v = t.enum_value(n)) reg_states.emplace_back(*v, n);
     net_todo_list = k.try_symbol("net_todo_list");
+    dev_unreg_count = k.try_symbol("dev_unreg_count");
+    net_dev_unreg_count = t.member("net", "dev_unreg_count");
+    pernet_ops_rwsem = k.try_symbol("pernet_ops_rwsem");
+    rwsem_count = t.member("rw_semaphore", "count");
+}
+
+bool devices_may_be_unregistering(Kernel& k) {
+    const NetdevTodoLayout& L = k.get<NetdevTodoLayout>();
+    Memory& mem = k.mem();
+    if (L.dev_unreg_count) {
+        auto n = mem.read_u32(*L.dev_unreg_count);
+        return !n || *n != 0;
+    }
+    if (!L.net_dev_unreg_count || !L.pernet_ops_rwsem || !L.rwsem_count) return true;
+    auto sem = mem.read_u64(*L.pernet_ops_rwsem + L.rwsem_count->offset);
+    if (!sem || *sem != 0) return true;
+    std::vector<std::string> problems;
+    std::vector<addr_t> nets;
+    try {
+        nets = for_each_net(k, true, &problems);
+    } catch (const LayoutError&) {
+        return true;
+    }
+    if (nets.empty() || !problems.empty()) return true;
+    for (addr_t net : nets) {
+        auto n = mem.read_u32(net + L.net_dev_unreg_count->offset);
+        if (!n || *n != 0) return true;
+    }
+    return false;
 }
 
 std::string netdev_reg_state_name(Kernel& k, std::int64_t state) {

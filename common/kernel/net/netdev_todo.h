@@ -34,7 +34,22 @@ struct NetdevTodoLayout {
     std::int64_t unregistering = 0, unregistered = 0;             // enum netdev_reg_state
     std::vector<std::pair<std::int64_t, std::string>> reg_states;  // NETREG_* by value
     std::optional<addr_t> net_todo_list;
+    // The devices net_set_todo() queued and netdev_run_todo() has not freed:
+    // the global dev_unreg_count (6.6+), else struct net's own count.
+    std::optional<addr_t> dev_unreg_count;
+    std::optional<MemberInfo> net_dev_unreg_count;
+    // pernet_ops_rwsem and struct rw_semaphore's count (not on PREEMPT_RT).
+    std::optional<addr_t> pernet_ops_rwsem;
+    std::optional<MemberInfo> rwsem_count;
 };
+
+// False only when the kernel's counts prove no device is between
+// net_set_todo() and its free, so nobody can wait in netdev_run_todo():
+// the global count is 0; or, with per-namespace counts, every namespace on
+// net_namespace_list counts 0 and pernet_ops_rwsem is free (cleanup_net()
+// unregisters a dying namespace's devices after taking it off the list,
+// holding pernet_ops_rwsem). True when anything is unreadable or missing.
+bool devices_may_be_unregistering(Kernel& k);
 
 // The usage count netdev_refcnt_read() computes: the sum over possible
 // CPUs of *per_cpu_ptr(dev->pcpu_refcnt, cpu) when pcpu_refcnt exists and
