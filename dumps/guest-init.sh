@@ -42,6 +42,9 @@ if [ -f /etc/netdbg/kdump ]; then
         echo 1 > /proc/sys/kernel/hung_task_panic
         echo 5 > /proc/sys/kernel/hung_task_timeout_secs ;;
     sysrq)
+        # The panic's printk overtakes what user space queued on the tty:
+        # let the console print the manifest and READY first.
+        sleep 5
         echo 1 > /proc/sys/kernel/sysrq
         echo c > /proc/sysrq-trigger ;;
     esac
