@@ -119,8 +119,12 @@ std::string verdict(Kernel& k, const CpuRow& r, std::uint64_t now, const std::op
     const Task& t = *r.task;
     std::string out = fmt::format("CPU{} stuck {} in {} (pid {}, {})", r.cpu, format_duration(r.running_for(now)),
                                   t.comm, t.pid, r.function(k));
+    // Inside an interrupt the preempt depth also counts the handler's own
+    // locks: it is the task's only outside one.
     if (r.preempt && r.preempt->preempt() && !r.preempt->hardirq() && !r.preempt->nmi())
         out += " with preemption off";
+    if (r.preempt && r.preempt->nmi()) out += ", caught in an NMI";
+    else if (r.preempt && r.preempt->hardirq()) out += ", caught in a hardirq";
     if (r.irqs_off()) out += ", IRQs off";
     for (const Held& h : r.holds)
         out += fmt::format("; holds {} ({} waiter{})", h.name, h.waiters, h.waiters == 1 ? "" : "s");
