@@ -83,7 +83,7 @@ def log(msg):
 def make_dump():
     lock = CACHE / "qemu.lock"
     CACHE.mkdir(parents=True, exist_ok=True)
-    log(f"scale dump (built once, then cached in {DUMP}; the first build takes ~5 min)")
+    log(f"scale dump (built once, then cached in {DUMP}; the first build takes ~20 min under TCG)")
     subprocess.run(["flock", str(lock), str(REPO / "dumps" / "make-dump.sh"), SCENARIO], check=True)
     stamp = (DUMP / "stamp").read_text().strip()
     checked = DUMP / ".checked"
