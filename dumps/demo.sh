@@ -5,12 +5,13 @@
 # reset-after-remove (workq) and waits (every kind of wait: uninterruptible
 # --group, lockowner on an rwsem and a semaphore) and cpus (cpus, kstack of
 # a deep sleeper) and txhang (netdev: stopped TX queues, qdiscs, a leaked
-# device reference, softnet). A scenario whose dump is missing is skipped
-# with a note; the demo fails only when no dump was there at all.
+# device reference, softnet) and ftrace (the stalled CPU, its last events).
+# A scenario whose dump is missing is skipped with a note; the demo fails
+# only when no dump was there at all.
 set -eu
 . "$(dirname "$0")/common.sh"
 EXT="${NETDBG_EXTENSION:-netdbg.so}"
-[ $# -gt 0 ] || set -- rtnl-stuck anycast-loop napi reset-after-remove waits cpus txhang
+[ $# -gt 0 ] || set -- rtnl-stuck anycast-loop napi reset-after-remove waits cpus txhang ftrace
 
 # session SCENARIO COMMAND... : one crash run on the scenario's dump (its
 # modules' symbols loaded), each command echoed as at the prompt.
