@@ -383,11 +383,18 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
 
     std::unique_ptr<EventPrinter> printer;
     bool want_events = !o.has("stalls") || o.has("json");
+    // The code addresses of the events printed, or of every event when
+    // trace.dat's kallsyms need them too: symbolized once.
+    std::map<addr_t, SymbolInfo> functions;
     if (want_events || o.has("output")) {
+        std::vector<const Event*> every;
+        if (o.has("output"))
+            for (const Event& e : all) every.push_back(&e);
+        functions = event_functions(k, o.has("output") ? every : shown);
         printer = std::make_unique<EventPrinter>(c.formats, ncpu, page_size);
         for (const std::string& p : printer->problems()) findings.push_back({"format", -1, p});
         for (const auto& [pid, comm] : c.comms) printer->add_comm(pid, comm);
-        for (const auto& [addr, sym] : event_functions(k, shown)) printer->add_address(addr, sym);
+        for (const auto& [addr, sym] : functions) printer->add_address(addr, sym);
     }
 
     std::optional<TraceDatStats> written;
@@ -402,10 +409,7 @@ int run(Kernel& k, const std::vector<std::string>& args, Output& out) {
         in.clock = c.instance.clock.empty() ? "local" : c.instance.clock;
         in.clocks = {"local", "global", "counter", "uptime", "perf", "mono", "mono_raw", "boot", "tai", "x86-tsc"};
         in.comms = c.comms;
-        // kallsyms: the functions the events name.
-        std::vector<const Event*> every;
-        for (const Event& e : all) every.push_back(&e);
-        in.kallsyms = kallsyms_text(event_functions(k, every));
+        in.kallsyms = kallsyms_text(functions);  // the functions the events name
         written = write_trace_dat(dat_path, in);
     }
 
