@@ -99,20 +99,31 @@ std::optional<addr_t> CrashTarget::symbol_address(const std::string& name) {
 // What gdb's `whatis NAME` prints after "type = ", or nullopt when gdb
 // fails (no debuginfo for the symbol). gdb writes to a private tmpfile, so
 // crash's own tmpfile (open_tmpfile) is never involved.
-std::optional<std::string> CrashTarget::gdb_whatis(const std::string& name) {
+// What gdb prints for a command, or nullopt when it fails.
+std::optional<std::string> CrashTarget::gdb_output(const std::string& cmd) {
     std::unique_ptr<FILE, int (*)(FILE*)> out(std::tmpfile(), &std::fclose);
     if (!out) return std::nullopt;
-    std::string cmd = "whatis " + name;
     int ok = 0;
     FILE* f = out.get();
-    guarded("gdb whatis", [&] { ok = gdb_pass_through(cstr(cmd), f, GNU_RETURN_ON_ERROR); });
+    guarded("gdb pass-through", [&] { ok = gdb_pass_through(cstr(cmd), f, GNU_RETURN_ON_ERROR); });
     if (!ok) return std::nullopt;
     std::rewind(f);
+    std::string text;
     char line[BUFSIZE];
-    while (std::fgets(line, sizeof line, f)) {
-        std::string text(line);
-        while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-        if (text.rfind("type = ", 0) == 0) return text.substr(7);
+    while (std::fgets(line, sizeof line, f)) text += line;
+    return text;
+}
+
+std::optional<std::string> CrashTarget::gdb_whatis(const std::string& name) {
+    auto text = gdb_output("whatis " + name);
+    if (!text) return std::nullopt;
+    std::size_t pos = 0;
+    while (pos < text->size()) {
+        std::size_t nl = std::min(text->find('\n', pos), text->size());
+        std::string line = text->substr(pos, nl - pos);
+        pos = nl + 1;
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        if (line.rfind("type = ", 0) == 0) return line.substr(7);
     }
     return std::nullopt;
 }
@@ -243,60 +254,60 @@ std::optional<MemberInfo> CrashTarget::member(const std::string& type, const std
     return MemberInfo{static_cast<std::size_t>(offset), static_cast<std::size_t>(size)};
 }
 
+namespace {
+
+std::string trimmed(const std::string& s) {
+    auto b = s.find_first_not_of(" \t\n");
+    if (b == std::string::npos) return "";
+    return s.substr(b, s.find_last_not_of(" \t\n") + 1 - b);
+}
+
+}  // namespace
+
 // Every enumerator of NAME's enum, from one `ptype NAME`: a gdb lookup of
 // a name costs 20-60 ms on a vmlinux without an index, and readers ask for
 // several constants of one enum (the __LINK_STATE_* bits, WORK_STRUCT_*).
 // gdb prints " = VALUE" only where an enumerator does not follow the one
-// before it by 1 (c_type_print_base_1()).
-void CrashTarget::load_enumerators(const std::string& name) {
-    std::unique_ptr<FILE, int (*)(FILE*)> out(std::tmpfile(), &std::fclose);
-    if (!out) return;
-    std::string cmd = "ptype " + name;
-    int ok = 0;
-    FILE* f = out.get();
-    guarded("gdb ptype", [&] { ok = gdb_pass_through(cstr(cmd), f, GNU_RETURN_ON_ERROR); });
-    if (!ok) return;
-    std::rewind(f);
-    std::string text;
-    char line[BUFSIZE];
-    while (std::fgets(line, sizeof line, f)) text += line;
-    auto open = text.find('{'), close = text.rfind('}');
-    if (text.rfind("type = enum", 0) != 0 || open == std::string::npos || close == std::string::npos || close < open)
-        return;
+// before it by 1 (c_type_print_base_1()). False when gdb knows no NAME.
+bool CrashTarget::load_enumerators(const std::string& name) {
+    auto text = gdb_output("ptype " + name);
+    if (!text) return false;
+    auto open = text->find('{'), close = text->rfind('}');
+    if (text->rfind("type = enum", 0) != 0 || open == std::string::npos || close == std::string::npos || close < open)
+        return true;
     std::int64_t next = 0;
     std::size_t pos = open + 1;
     while (pos < close) {
-        std::size_t comma = std::min(text.find(',', pos), close);
-        std::string item = text.substr(pos, comma - pos);
+        std::size_t comma = std::min(text->find(',', pos), close);
+        std::string item = text->substr(pos, comma - pos);
         pos = comma + 1;
         auto eq = item.find('=');
-        auto trim = [](std::string s) {
-            s.erase(0, s.find_first_not_of(" \t\n"));
-            s.erase(s.find_last_not_of(" \t\n") + 1);
-            return s;
-        };
-        std::string enumerator = trim(item.substr(0, eq));
+        std::string enumerator = trimmed(item.substr(0, eq));
         if (eq != std::string::npos) {
-            std::string v = trim(item.substr(eq + 1));
+            std::string v = trimmed(item.substr(eq + 1));
             char* end = nullptr;
             long long parsed = std::strtoll(v.c_str(), &end, 0);
-            if (v.empty() || *end) return;  // not a number: leave it to enumerator_value()
+            if (v.empty() || *end) return true;  // not a number: leave it to enumerator_value()
             next = parsed;
         }
-        if (enumerator.empty()) return;
+        if (enumerator.empty()) return true;
         enumerators_[enumerator] = next++;
     }
+    return true;
 }
 
 std::optional<std::int64_t> CrashTarget::enum_value(const std::string& name) {
     if (auto it = enumerators_.find(name); it != enumerators_.end()) return it->second;
-    load_enumerators(name);
+    // A name gdb does not know is not asked for twice (`ptype`, then `p`).
+    bool known = load_enumerators(name);
     if (auto it = enumerators_.find(name); it != enumerators_.end()) return it->second;
-    long value = 0;
-    int found = 0;
-    guarded("enumerator_value", [&] { found = enumerator_value(cstr(name), &value); });
     std::optional<std::int64_t> v;
-    if (found) v = static_cast<std::int64_t>(value);
+    if (known) {
+        long value = 0;
+        int found = 0;
+        guarded("enumerator_value", [&] { found = enumerator_value(cstr(name), &value); });
+        if (found) v = static_cast<std::int64_t>(value);
+    }
     enumerators_[name] = v;
     return v;
 }

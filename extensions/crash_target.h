@@ -47,8 +47,9 @@ public:
     void set_stop_flag(const bool* flag) { stop_flag_ = flag; }
 
 private:
+    std::optional<std::string> gdb_output(const std::string& cmd);
     std::optional<std::string> gdb_whatis(const std::string& name);
-    void load_enumerators(const std::string& name);
+    bool load_enumerators(const std::string& name);
     const bool* stop_flag_ = nullptr;
     // Enumerators by name, and those gdb does not know (nullopt).
     std::unordered_map<std::string, std::optional<std::int64_t>> enumerators_;
