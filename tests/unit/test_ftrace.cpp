@@ -189,6 +189,38 @@ TEST(TraceEvents, FormatTextIsTheKernels) {
     EXPECT_EQ(inst[0].clock, "global");
 }
 
+TEST(TraceEvents, FieldWithACorruptedNameOrTypeIsLeftOutAndReported) {
+    FakeTrace f(1);
+    // ftrace_common_fields runs last field first: common_pid, common_preempt_count, common_flags.
+    addr_t link = f.img.offset("ftrace_event_field", "link");
+    addr_t pid = f.img.u64(f.t.symbol_address("ftrace_common_fields").value()) - link;
+    addr_t flags = f.img.u64(f.img.u64(pid + link) + 0) - link;
+    f.img.str(f.img.u64(flags + f.img.offset("ftrace_event_field", "type")), "");
+    f.img.str(f.img.u64(pid + f.img.offset("ftrace_event_field", "name")), "pid;\tsize:");
+    Kernel k(f.t);
+    EventFormats ev = read_event_formats(k);
+    ASSERT_EQ(ev.common.size(), 2u);
+    EXPECT_EQ(ev.common[0].name, "common_type");
+    EXPECT_EQ(ev.common[1].name, "common_preempt_count");
+    ASSERT_EQ(ev.problems.size(), 2u);
+    EXPECT_NE(ev.problems[0].find("name or type unreadable"), std::string::npos) << ev.problems[0];
+    // libtraceevent still parses the events from the fields left.
+    EventPrinter p(ev, 1, 4096);
+    EXPECT_TRUE(p.problems().empty());
+    EXPECT_EQ(p.info(0, 1, tick_event(5, 77, 0)), "value=77 func=0x0");
+}
+
+TEST(TraceEvents, WellFormedFieldsAreTheOnesLibtraceeventReadsBack) {
+    // Types as the kernel writes them (TRACE_EVENT's __field, __array, __dynamic_array), seen on our dumps.
+    for (const char* type : {"unsigned long", "const char *", "void *", "struct sk_buff *", "u8[6]", "char[16]",
+                             "__data_loc char[]", "u32[(0x00000200 / sizeof(u32))]", "__u8[16]"})
+        EXPECT_TRUE(well_formed({type, "f", 0, 8, false, 0})) << type;
+    // What corrupted strings give: nothing the kernel writes as a type.
+    for (const char* type : {"", " ", "*", "unsigned` int", "int;", "char:", "u8[6", "u8[6]x", "u8[[6]]", "u8[\"6]", "int\n"})
+        EXPECT_FALSE(well_formed({type, "f", 0, 8, false, 0})) << type;
+    for (const char* name : {"", "a b", "x;", "x[1]", "\t"}) EXPECT_FALSE(well_formed({"int", name, 0, 4, false, 0})) << name;
+}
+
 TEST(EventPrint, LibtraceeventPrintsTheFields) {
     FakeTrace f(1);
     Kernel k(f.t);

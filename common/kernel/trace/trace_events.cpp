@@ -1,6 +1,9 @@
 #include "kernel/trace/trace_events.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -49,6 +52,28 @@ TraceEventLayout::TraceEventLayout(Kernel& k) {
     }
 }
 
+// libtraceevent's event_read_fields() frees neither the type nor the name
+// of a field whose line it fails to parse: a corrupted field is left out
+// before it gets there.
+bool well_formed(const EventField& f) {
+    auto ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    auto base_char = [&](char c) { return ident(c) || c == ' ' || c == '*'; };
+    // An array length is any C expression (6.12: "u32[(0x00000200 / sizeof(u32))]").
+    auto bracket_char = [](char c) { return c >= 0x20 && c < 0x7f && !std::strchr("[]\"'\\;", c); };
+    if (f.name.empty() || !std::all_of(f.name.begin(), f.name.end(), ident)) return false;
+    std::string_view type = f.type, brackets;
+    if (auto br = type.find('['); br != std::string_view::npos) {
+        brackets = type.substr(br);
+        type = type.substr(0, br);
+    }
+    auto first = type.find_first_not_of(' ');
+    if (first == std::string_view::npos || !ident(type[first]) || !std::all_of(type.begin(), type.end(), base_char))
+        return false;
+    if (brackets.empty()) return true;
+    return brackets.size() >= 2 && brackets.back() == ']' &&
+           std::all_of(brackets.begin() + 1, brackets.end() - 1, bracket_char);
+}
+
 namespace {
 
 // The fields of a list of ftrace_event_field: trace_define_field() adds
@@ -74,6 +99,11 @@ std::vector<EventField> read_fields(Kernel& k, addr_t head, std::vector<std::str
         e.size = static_cast<std::int32_t>(*size);
         e.is_signed = *sign != 0;
         if (L.f_len) e.len = static_cast<std::int32_t>(mem.read_u32(f + *L.f_len).value_or(0));
+        if (!well_formed(e)) {
+            problems.push_back(fmt::format("{}: ftrace_event_field {:016x}: name or type unreadable or not C, field left out",
+                                           what, f));
+            return true;
+        }
         out.push_back(std::move(e));
         return true;
     });

@@ -59,6 +59,12 @@ struct TraceEventLayout {
 
 EventFormats read_event_formats(Kernel& k, std::size_t max = 100000);
 
+// Whether libtraceevent reads the field back from its format line: a name
+// that is one C identifier, a type of words and '*' (the first a word)
+// with at most one "[...]" at its end. The kernel's own fields are; a
+// corrupted name or type is not.
+bool well_formed(const EventField& f);
+
 // The `format` file of one event, as the kernel prints it.
 std::string format_text(const EventFormats& f, const EventFormat& e);
 // events/header_page and events/header_event (ring_buffer_print_page_header(),
