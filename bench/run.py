@@ -5,7 +5,7 @@
   bench/run.py --live-only [--live-state DIR] [--build DIR]   (step 4's live part alone)
 
 1. Makes the scale dump (dumps/make-dump.sh scale, under the QEMU lock; a
-   no-op when it is up to date) and checks it once with dumps/check-scale.py.
+   no-op when it is up to date) and checks it once with dumps/checks/check-scale.py.
 2. One crash session on vmcore: crash's peak RSS before and after listcheck
    on the 1M-entry list, the answers of each netdbg command (--json), then N
    timed runs of each netdbg command and of crash's `list -H` / `list -B -H`.
@@ -89,8 +89,8 @@ def make_dump():
     checked = DUMP / ".checked"
     if checked.exists() and checked.read_text().strip() == stamp:
         return
-    log("checking the new dump against its manifest (dumps/check-scale.py, a few minutes)")
-    r = subprocess.run([PY3, str(REPO / "dumps" / "check-scale.py"), str(DUMP)], stdout=subprocess.PIPE,
+    log("checking the new dump against its manifest (dumps/checks/check-scale.py, a few minutes)")
+    r = subprocess.run([PY3, str(REPO / "dumps" / "checks" / "check-scale.py"), str(DUMP)], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True)
     fails = [line for line in r.stdout.splitlines() if line.startswith("FAIL")]
     if r.returncode != 0:

@@ -52,10 +52,11 @@ stamp_inputs() {
         echo "kdump $KDUMP_TRIGGER"
         for f in kdump.sh kdump-init.sh; do echo "$f $(sha256sum < "$DUMPS_DIR/$f")"; done
     fi
-    (cd "$DUMPS_DIR" && find "scenarios/$SCEN" -type f | LC_ALL=C sort | while read -r f; do
+    # A scenario's README.md documents the dump; editing it changes nothing in it.
+    (cd "$DUMPS_DIR" && find "scenarios/$SCEN" -type f ! -name '*.md' | LC_ALL=C sort | while read -r f; do
         echo "$f $(sha256sum < "$f")"; done)
     for m in include $SCENARIO_MODULES; do
-        (cd "$DUMPS_DIR" && find "modules/$m" -type f | LC_ALL=C sort | while read -r f; do
+        (cd "$DUMPS_DIR" && find "modules/$m" -type f ! -name '*.md' | LC_ALL=C sort | while read -r f; do
             echo "$f $(sha256sum < "$f")"; done)
     done
 }

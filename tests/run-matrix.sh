@@ -2,7 +2,7 @@
 # run-matrix.sh BUILD_DIR : the test matrix beyond the primary build's own
 # dumps (dumps/builds.conf): for every other kernel build, its dumps are made
 # (NETDBG_KVER=KVER dumps/make-dumps.sh) and the integration tests of those
-# scenarios run on them (tests/integration/test_SCENARIO.py, with the crash
+# scenarios run on them (tests/integration/scenarios/test_SCENARIO.py, with the crash
 # version builds.conf names), and gdb's tests on those dumps and on a live
 # guest of the build (test_gdb_dumps.py, test_gdb_live.py); the primary
 # build's real kdumps (SCENARIO-kdump) run the same tests with
@@ -25,7 +25,7 @@ run_tests() {
     shift
     local files=()
     for s in "$@"; do
-        case "$s" in *.py) f=$s ;; *) f="test_${s//-/_}.py" ;; esac
+        case "$s" in *.py) f=$s ;; *) f="scenarios/test_${s//-/_}.py" ;; esac
         [ -f "$ROOT/tests/integration/$f" ] && files+=("$f")
     done
     [ ${#files[@]} -gt 0 ] || return 0
