@@ -96,10 +96,8 @@ std::optional<addr_t> CrashTarget::symbol_address(const std::string& name) {
     return static_cast<addr_t>(sp->value);
 }
 
-// What gdb's `whatis NAME` prints after "type = ", or nullopt when gdb
-// fails (no debuginfo for the symbol). gdb writes to a private tmpfile, so
-// crash's own tmpfile (open_tmpfile) is never involved.
-// What gdb prints for a command, or nullopt when it fails.
+// What gdb prints for a command, or nullopt when it fails. gdb writes to
+// a private tmpfile, so crash's own tmpfile (open_tmpfile) is never involved.
 std::optional<std::string> CrashTarget::gdb_output(const std::string& cmd) {
     std::unique_ptr<FILE, int (*)(FILE*)> out(std::tmpfile(), &std::fclose);
     if (!out) return std::nullopt;
@@ -114,6 +112,8 @@ std::optional<std::string> CrashTarget::gdb_output(const std::string& cmd) {
     return text;
 }
 
+// What gdb's `whatis NAME` prints after "type = ", or nullopt when gdb
+// fails (no debuginfo for the symbol).
 std::optional<std::string> CrashTarget::gdb_whatis(const std::string& name) {
     auto text = gdb_output("whatis " + name);
     if (!text) return std::nullopt;
