@@ -1,6 +1,6 @@
-"""The notes of an ELF core file (PT_NOTE segments), parsed with struct
-only: the tests' own reader of what QEMU or the kernel wrote there, apart
-from netdbg, crash and gdb."""
+"""The notes and memory of an ELF core file (PT_NOTE and PT_LOAD segments),
+parsed with struct only: the tests' own reader of what QEMU or the kernel
+wrote there, apart from netdbg, crash and gdb."""
 import struct
 
 
@@ -25,3 +25,20 @@ def elf_notes(path):
                 desc_at = pos + 12 + ((namesz + 3) & ~3)
                 yield name, ntype, notes[desc_at:desc_at + descsz]
                 pos = desc_at + ((descsz + 3) & ~3)
+
+
+def elf_read(path, vaddr, size):
+    """The size bytes at virtual address vaddr of an ELF core's PT_LOAD
+    segments, or None when no segment holds them in the file."""
+    with open(path, "rb") as f:
+        eh = f.read(64)
+        assert eh[:4] == b"\x7fELF" and eh[4] == 2, f"{path} is not a 64-bit ELF file"
+        phoff, = struct.unpack_from("<Q", eh, 32)
+        phentsize, phnum = struct.unpack_from("<HH", eh, 54)
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack("<IIQQQQ", f.read(40))
+            if p_type == 1 and p_vaddr <= vaddr and vaddr + size <= p_vaddr + p_filesz:  # PT_LOAD
+                f.seek(p_offset + vaddr - p_vaddr)
+                return f.read(size)
+    return None
