@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 os.environ.setdefault("NETDBG_BUILD", str(REPO / "build"))
 
+import crashrun  # noqa: E402
 import gdbrun  # noqa: E402
 
 STEP = r'''
@@ -68,7 +69,7 @@ def measure(port, modules_dir=None):
     when gdb's debug log showed no packet although netdbg read through gdb."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(STEP)
-    argv = ["gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", f"file {gdbrun.indexed_vmlinux()}",
+    argv = ["gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", f"file {crashrun.indexed_vmlinux()}",
             "-ex", f"target remote 127.0.0.1:{port}", "-ex", f"source {gdbrun.SCRIPT}"]
     if modules_dir:
         argv += ["-ex", f"netdbg-load-modules {modules_dir}"]

@@ -251,12 +251,12 @@ def gdb_front_end(build):
 def run_gdb(gdb_dir, target_cmds, cases, answers, reps, live, modules_dir, tmp):
     os.environ["NETDBG_BUILD"] = str(gdb_dir.parent)
     sys.path.insert(0, str(REPO / "tests" / "integration"))
-    import gdbrun  # noqa: E402  (the indexed vmlinux copy: gdb loads it in seconds)
+    import crashrun  # noqa: E402  (the vmlinux with its gdb index: gdb loads it in seconds)
     driver = tmp / "gdb-driver.py"
     driver.write_text(GDB_DRIVER % {"mark": MARK, "packet": PACKET,
                                     "args": json.dumps([cases, answers, reps, live])})
     argv = ["gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "set width 0",
-            "-ex", f"file {gdbrun.indexed_vmlinux()}"]
+            "-ex", f"file {crashrun.indexed_vmlinux()}"]
     for c in target_cmds:
         argv += ["-ex", c]
     argv += ["-ex", f"source {gdb_dir / 'netdbg-gdb.py'}", "-ex", "netdbg-kaslr"]

@@ -10,7 +10,7 @@
 #     N at a time (default NETDBG_DUMP_JOBS, else 1: each guest is a 4-vCPU
 #     TCG QEMU). A build's kernel is fetched once, by its first dump.
 # Each dump is rebuilt only when its inputs changed; see make-dump.sh and
-# README.md.
+# README.md. Then the build's vmlinux gets its gdb index (index-vmlinux.sh).
 set -eu
 DUMPS_DIR="$(cd "$(dirname "$0")" && pwd)"
 . "$DUMPS_DIR/common.sh"
@@ -57,6 +57,9 @@ if [ "${1:-}" = --matrix ]; then
     # A failed dump does not stop the others; the list of failures ends it.
     # shellcheck disable=SC2016
     xargs -P "$jobs" -L 1 sh -c 'NETDBG_KVER=$0 "'"$DUMPS_DIR"'/make-dump.sh" "$1" || echo "$1 of $0" >> "'"$failed"'"' < "$list"
+    for k in $(awk '!/^#/ && NF { print $1 }' "$BUILDS_CONF"); do
+        NETDBG_KVER=$k "$DUMPS_DIR/index-vmlinux.sh" || echo "the vmlinux index of $k" >> "$failed"
+    done
     n=$(wc -l < "$failed")
     [ "$n" -eq 0 ] || log "matrix: failed: $(tr '\n' ',' < "$failed" | sed 's/,$//; s/,/, /g')"
     rm -f "$list" "$failed"
@@ -85,6 +88,8 @@ mkdir -p "$CACHE"
 # shellcheck disable=SC2016
 printf '%s\n' "$@" | awk '!seen[$0]++' |
     xargs -P "$jobs" -I{} sh -c '"$0" "$1" || echo "$1" >> "$2"' "$DUMPS_DIR/make-dump.sh" {} "$failed"
+# The vmlinux crash and gdb will read the dumps with, indexed for gdb.
+"$DUMPS_DIR/index-vmlinux.sh" || echo "the vmlinux index" >> "$failed"
 n=$(wc -l < "$failed")
 [ "$n" -eq 0 ] || log "failed: $(tr '\n' ' ' < "$failed")"
 rm -f "$failed"

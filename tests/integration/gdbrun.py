@@ -1,10 +1,8 @@
 """Runs gdb in batch with netdbg's gdb front end (build/gdb/netdbg-gdb.py and
 _netdbg.so) on a scenario's ELF dump or on a live guest's gdbstub, and
 splits the output per command like crashrun.run_crash does for crash."""
-import fcntl
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,7 +11,6 @@ from crashrun import BCACHE, BUILD, MARK, VMLINUX, dump_dir
 GDB_DIR = BUILD / "gdb"
 SCRIPT = GDB_DIR / "netdbg-gdb.py"
 MODULE = GDB_DIR / "_netdbg.so"
-INDEXED_VMLINUX = BCACHE / "kernel" / "gdb" / "vmlinux"
 
 # The driver, run by gdb's Python: each command's output goes to gdb's
 # stdout after a mark; an error (gdb.GdbError from netdbg, or gdb's own)
@@ -32,33 +29,6 @@ for tag, command in json.loads(%(commands)r):
         gdb.write("Quit\n")
 gdb.write("%%send\n" %% MARK)
 '''
-
-
-def indexed_vmlinux():
-    """A copy of vmlinux with a .gdb_index: gdb loads it in about a second
-    instead of twenty. Made once (under a lock) next to the kernel in the
-    cache; the original is never modified. Falls back to the original when
-    gdb-add-index fails."""
-    src = VMLINUX.resolve()
-    st = src.stat()
-    want = f"{src} {st.st_size} {st.st_mtime_ns}\n"
-    stamp = INDEXED_VMLINUX.parent / "vmlinux.stamp"
-    INDEXED_VMLINUX.parent.mkdir(parents=True, exist_ok=True)
-    with open(INDEXED_VMLINUX.parent / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if INDEXED_VMLINUX.exists() and stamp.exists() and stamp.read_text() == want:
-            return INDEXED_VMLINUX
-        tmp = INDEXED_VMLINUX.parent / f"vmlinux.tmp{os.getpid()}"
-        try:
-            shutil.copyfile(src, tmp)
-            r = subprocess.run(["gdb-add-index", str(tmp)], capture_output=True, text=True, timeout=900)
-            if r.returncode != 0:
-                return src
-            os.replace(tmp, INDEXED_VMLINUX)
-            stamp.write_text(want)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return INDEXED_VMLINUX
 
 
 def target_of(scenario=None, remote=None, core=None):
@@ -82,7 +52,7 @@ def run_gdb(commands, scenario=None, remote=None, core=None, modules_dir=None, t
     base = dump_dir(scenario).parent if scenario else BCACHE
     script = base / f".gdb-driver-{os.getpid()}.py"
     script.write_text(driver)
-    vml = vmlinux or indexed_vmlinux()
+    vml = vmlinux or VMLINUX  # with its .gdb_index (conftest.py): loads in a second
     argv = ["gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "set width 0",
             "-ex", f"file {vml}"]
     for c in target_of(scenario, remote, core):
