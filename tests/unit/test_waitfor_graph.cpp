@@ -15,8 +15,6 @@ using namespace netdbg::test;
 
 namespace {
 
-constexpr std::uint64_t kSec = 1000000000ULL;
-
 struct Edge {
     std::string from, to, label;
     bool red;
