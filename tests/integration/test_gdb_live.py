@@ -46,6 +46,13 @@ def modules_dir(kaslr=False):
     return BCACHE / "build" / (SCENARIO + ("-kaslr" if kaslr else "")) / "root" / "lib" / "modules"
 
 
+# The pid current on each CPU, read by gdb's own expression evaluator (not
+# netdbg) at the same stop as `cpus`: rq->curr of the per-CPU runqueues.
+CURR_PIDS = ("python print(' '.join(str(int(gdb.parse_and_eval("
+             "'((struct rq *)((unsigned long)&runqueues + __per_cpu_offset[%d]))->curr->pid' % c)))"
+             " for c in range(int(gdb.parse_and_eval('nr_cpu_ids')))))")
+
+
 @pytest.fixture(scope="module")
 def session(guest):
     env, m = guest
@@ -63,6 +70,7 @@ def session(guest):
         "netdbg",                                            # 10
         "cpus --json",                                       # 11: registers from the stub's vCPUs
         "kstack -a --json",                                  # 12
+        CURR_PIDS,                                           # 13: gdb's own read of each rq->curr
     ]
     parts, raw = run_gdb(commands, remote=f"127.0.0.1:{env['GDB_PORT']}", modules_dir=modules_dir())
     return parts, m
@@ -173,15 +181,22 @@ def test_readonly_sections_from_vmlinux_answer_as_the_stub(guest):
 
 
 def test_cpus_reads_each_vcpus_registers_from_the_stub(session):
+    """Each CPU's task is the one gdb itself reads in its rq->curr. The hog
+    spins with cond_resched(), so at the instant gdb stops the guest another
+    task (a per-CPU kthread of the RT kernel, say) may be current on the
+    hog's CPU: only when the hog is current must its row show it holding
+    rtnl_mutex and its call chain come from that CPU's registers."""
     parts, m = session
     j = json_of(parts[11])
     owner = m["rtnl_owner"]
     assert all(c["registers"] is not None for c in j["cpus"]), [c["problems"] for c in j["cpus"]]
-    row = j["cpus"][owner["cpu"]]
-    assert row["task"]["pid"] == owner["pid"]
-    assert row["mode"] == "kernel"
-    assert any(h["name"] == "rtnl_mutex" for h in row["holds"]), row["holds"]
+    curr = [int(p) for p in parts[13].split()]
+    assert [c["task"]["pid"] for c in j["cpus"]] == curr
     k = json_of(parts[12])
     hog = next(t for t in k["tasks"] if t["pid"] == owner["pid"])
-    assert hog["call_chain"]["source"] == f"orc from CPU {owner['cpu']} registers"
     assert "nd_rtnl_hog_work_fn" in [f["function"] for f in hog["call_chain"]["frames"]]
+    row = j["cpus"][owner["cpu"]]
+    if curr[owner["cpu"]] == owner["pid"]:
+        assert row["mode"] == "kernel"
+        assert any(h["name"] == "rtnl_mutex" for h in row["holds"]), row["holds"]
+        assert hog["call_chain"]["source"] == f"orc from CPU {owner['cpu']} registers"
