@@ -30,6 +30,7 @@ import pytest
 
 from crashpty import CrashSession
 from crashrun import CACHE, EXTENSION, VMLINUX, dump_dir, json_of, manifest, run_crash
+from elfnotes import ELF_PHDR, PT_LOAD, program_headers
 
 HOSTILE = CACHE / "hostile"
 
@@ -92,9 +93,6 @@ def test_truncated_kdump_is_refused_by_crash_with_a_clear_message():
     assert "truncated" in p.stderr + p.stdout
 
 
-ELF_PHDR = "<IIQQQQQQ"  # p_type p_flags p_offset p_vaddr p_paddr p_filesz p_memsz p_align
-
-
 def copy_range(fi, fo, src_off, dst_off, length, limit):
     """Copies length bytes from src_off to dst_off, none at or past limit."""
     length = max(0, min(length, limit - dst_off))
@@ -115,13 +113,10 @@ def top_first_elf_copy(scenario, name, keep_top, size):
     d.mkdir(parents=True, exist_ok=True)
     src, dst = dump_dir(scenario) / "vmcore.elf", d / "vmcore"
     with open(src, "rb") as fi:
+        phdrs = [list(p) for p in program_headers(fi, src)]
+        fi.seek(0)
         eh = bytearray(fi.read(64))
-        assert eh[:4] == b"\x7fELF" and eh[4] == 2
-        phoff, = struct.unpack_from("<Q", eh, 32)
-        phentsize, phnum = struct.unpack_from("<HH", eh, 54)
-        fi.seek(phoff)
-        table = fi.read(phentsize * phnum)
-        phdrs = [list(struct.unpack_from(ELF_PHDR, table, i * phentsize)) for i in range(phnum)]
+        phentsize, = struct.unpack_from("<H", eh, 54)
         loads = [p for p in phdrs if p[0] == 1 and p[5]]
         delta = loads[0][2] - loads[0][4]
         assert all(p[2] - p[4] == delta for p in loads), "file offsets do not follow physical addresses"
@@ -249,18 +244,7 @@ def test_foreign_module_debuginfo_gives_clear_lines():
 def elf_loads(path):
     """(file offset, physical address, size) of each PT_LOAD."""
     with open(path, "rb") as f:
-        eh = f.read(64)
-        assert eh[:4] == b"\x7fELF" and eh[4] == 2
-        phoff, = struct.unpack_from("<Q", eh, 32)
-        phentsize, phnum = struct.unpack_from("<HH", eh, 54)
-        f.seek(phoff)
-        ph = f.read(phentsize * phnum)
-    loads = []
-    for i in range(phnum):
-        p_type, _, off, _, paddr, filesz = struct.unpack_from("<IIQQQQ", ph, i * phentsize)
-        if p_type == 1:
-            loads.append((off, paddr, filesz))
-    return loads
+        return [(p.offset, p.paddr, p.filesz) for p in program_headers(f, path) if p.type == PT_LOAD]
 
 
 def file_offset(loads, phys):
